@@ -1,0 +1,65 @@
+"""The one settings object, read from the environment (each field's variable is ALERTFLOW_<NAME>).
+
+README's settings table is checked against `FIELDS` by a test, so the two cannot drift apart.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PREFIX = "ALERTFLOW_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _doc(text: str, default: Any) -> Any:
+    return field(default=default, metadata={"doc": text})
+
+
+@dataclass(frozen=True)
+class Settings:
+    bootstrap: str = _doc("Kafka bootstrap servers (host:port,...). Empty: start the embedded Tansu broker.", "")
+    alert_topic: str = _doc("Topic the Rubin alerts arrive on.", "lsst-alerts-v11")
+    dead_letter_topic: str = _doc("Where undecodable alerts go, bytes unchanged, with the reason in headers.", "alertflow-dead-letter")
+    partitions: int = _doc("Partitions of every topic the project creates (alert topic included, when it creates it).", 4)
+    replication: int = _doc("Replication factor of created topics.", 1)
+    app_id: str = _doc("Faust application id: the consumer group of the workers.", "alertflow")
+    schema_dir: str = _doc("Folder of bundled Rubin Avro schemas (vMAJOR_MINOR/ sub-folders).", str(REPO_ROOT / "schemas" / "rubin"))
+    schema_registry_url: str = _doc("Confluent schema registry; schema ids not bundled are fetched from it once.", "")
+    data_dir: str = _doc("Worker state folder (Faust table stores).", str(REPO_ROOT / "data"))
+    web_port: int = _doc("Port of the worker's web server.", 6066)
+    web_host: str = _doc("Interface of the worker's web server.", "127.0.0.1")
+    batch_size: int = _doc("Alerts per micro-batch in the worker.", 500)
+    batch_seconds: float = _doc("Longest wait to fill a micro-batch, seconds.", 0.2)
+    session_timeout: float = _doc(
+        "Consumer-group session timeout, seconds. Tansu completes a group join only after half of it.", 10.0
+    )
+    max_message_bytes: int = _doc("Largest record the project produces (the broker's message.max.bytes).", 1_000_000)
+    log_level: str = _doc("Log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            kind = type(f.default)
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                raise ValueError(f"{PREFIX}{f.name.upper()}={raw!r}: expected {kind.__name__}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_bootstrap(self, bootstrap: str) -> Settings:
+        return replace(self, bootstrap=bootstrap)
+
+
+FIELDS = fields(Settings)
+
+
+def env_name(name: str) -> str:
+    return PREFIX + name.upper()
