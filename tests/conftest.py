@@ -1,0 +1,41 @@
+"""Shared fixtures: one embedded Tansu broker for the session, isolated names per test."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from agents.embedded_broker import EmbeddedBroker
+from pipeline.schemas import SCHEMA_ROOT
+from pipeline.settings import Settings
+
+SAMPLES = SCHEMA_ROOT / "samples"
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(log_path=log) as b:
+        yield b
+
+
+@pytest.fixture
+def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
+    """Settings on the session broker with topics and group of this test's own.
+
+    A 6 s session timeout makes Tansu complete a group join in about 3 s.
+    """
+    tag = uuid.uuid4().hex[:8]
+    return replace(
+        Settings.from_env({}),
+        bootstrap=broker.bootstrap,
+        alert_topic=f"alerts-{tag}",
+        dead_letter_topic=f"dead-{tag}",
+        app_id=f"alertflow-{tag}",
+        data_dir=str(tmp_path / "data"),
+        partitions=2,
+        session_timeout=6.0,
+    )
