@@ -1,0 +1,153 @@
+"""`python run.py COMMAND`: the one entry point for operators, developers and CI."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from pipeline.settings import Settings
+from pipeline.wire import DecodeError, read_alerts
+
+from .embedded_broker import EmbeddedBroker
+from .kafka_admin import TopicSpec, ensure_topics
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(bootstrap=getattr(args, "bootstrap", None))
+
+
+@contextlib.contextmanager
+def broker_for(settings: Settings) -> Iterator[Settings]:
+    """The configured broker, or the embedded default started for the duration."""
+    if settings.bootstrap:
+        yield settings
+        return
+    with EmbeddedBroker() as broker:
+        print(f"embedded broker (Tansu) on {broker.bootstrap}", file=sys.stderr, flush=True)
+        yield settings.with_bootstrap(broker.bootstrap)
+
+
+def core_topics(settings: Settings) -> list[TopicSpec]:
+    return [
+        TopicSpec(settings.alert_topic, settings.partitions, settings.replication),
+        TopicSpec(settings.dead_letter_topic, settings.partitions, settings.replication),
+    ]
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    with EmbeddedBroker(port=args.port) as broker:
+        print(broker.bootstrap, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            broker.process.wait()  # type: ignore[union-attr]
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from faust import Worker
+
+    from .app import create_app
+
+    with broker_for(settings_from(args)) as settings:
+        asyncio.run(ensure_topics(settings.bootstrap, core_topics(settings)))
+        app = create_app(settings)
+        worker = Worker(app, loglevel=settings.log_level.lower().replace("warning", "warn"), quiet=True)
+        worker.execute_from_commandline()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .replay import file_messages, produce, synthetic_messages
+
+    if not args.paths and args.synthetic is None:
+        print("replay: give files, or --synthetic N", file=sys.stderr)
+        return 2
+    settings = settings_from(args)
+    if not settings.bootstrap:
+        print("replay: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP (see `run.py broker`)", file=sys.stderr)
+        return 2
+    if args.synthetic is not None:
+        messages, total = synthetic_messages(args.synthetic, args.seed), args.synthetic
+    else:
+        messages, total = file_messages([Path(p) for p in args.paths], loop=args.loop), None
+    asyncio.run(ensure_topics(settings.bootstrap, core_topics(settings)))
+    try:
+        ends = asyncio.run(produce(settings.bootstrap, settings.alert_topic, messages, rate=args.rate, total=total))
+    except DecodeError as error:
+        print(f"replay: {error}", file=sys.stderr)
+        return 1
+    print(f"replayed {sum(ends.values())} messages up to offsets {dict(sorted(ends.items()))} on {settings.alert_topic}")
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from pipeline.ingest import with_features
+
+    status = 0
+    for path in args.files:
+        try:
+            for alert in read_alerts(Path(path)):
+                ingested = with_features(alert)
+                out = {"alert": alert.to_json_dict(), "objects": ingested.row}
+                sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+        except (DecodeError, OSError) as error:
+            print(f"error: {path}: {error}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pipeline import benchmarks
+
+    if args.what == "decode":
+        print(benchmarks.format_decode(benchmarks.bench_decode(args.alerts, args.seed)))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(settings_from(args), synthetic=args.synthetic, seed=args.seed)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run.py", description="alertflow: Rubin alerts in, filtered streams out.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func, help: str, bootstrap: bool = True) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        if bootstrap:
+            sp.add_argument("--bootstrap", help="Kafka bootstrap servers (default: ALERTFLOW_BOOTSTRAP, else embedded)")
+        sp.set_defaults(func=func)
+        return sp
+
+    b = command("broker", cmd_broker, "run the embedded Tansu broker in the foreground, printing its address", bootstrap=False)
+    b.add_argument("--port", type=int, default=None)
+    command("worker", cmd_worker, "run a worker (Faust) against the broker")
+    r = command("replay", cmd_replay, "put alerts from files (wire, Avro container, JSON) or synthetic ones on the alert topic")
+    r.add_argument("paths", nargs="*")
+    r.add_argument("--rate", type=float, default=None, help="alerts per second (default: as fast as possible)")
+    r.add_argument("--loop", action="store_true", help="repeat the files until interrupted")
+    r.add_argument("--synthetic", type=int, default=None, metavar="N", help="generate N synthetic v11 alerts")
+    r.add_argument("--seed", type=int, default=0)
+    d = command("decode", cmd_decode, "print each alert's normalised JSON and its objects row", bootstrap=False)
+    d.add_argument("files", nargs="+")
+    be = command("bench", cmd_bench, "benchmarks", bootstrap=False)
+    be.add_argument("what", choices=["decode"])
+    be.add_argument("--alerts", type=int, default=2000)
+    be.add_argument("--seed", type=int, default=1)
+    m = command("demo", cmd_demo, "the main job on the embedded default: broker, sample alerts replayed, a worker, results")
+    m.add_argument("--synthetic", type=int, default=2000)
+    m.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
