@@ -1,0 +1,72 @@
+"""Benchmarks that print their own comparison (`run.py bench ...`); never timed tests.
+
+Every rate is measured on the same pre-encoded synthetic alerts in one process, so the numbers
+compare paths, not machines.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .ingest import ingest
+from .schemas import LATEST_SCHEMA_ID, parsed_schema
+from .synthetic import synthetic_alerts
+from .wire import decode_record, encode_wire
+
+
+@dataclass
+class Rate:
+    name: str
+    alerts: int
+    seconds: float
+    per_alert_ms: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.alerts / self.seconds
+
+    def percentile(self, q: float) -> float:
+        return statistics.quantiles(self.per_alert_ms, n=100)[int(q) - 1]
+
+
+def timed(name: str, messages: Sequence[bytes], step: Callable[[bytes], Any]) -> Rate:
+    clock = time.perf_counter
+    laps = []
+    start = clock()
+    for message in messages:
+        t0 = clock()
+        step(message)
+        laps.append((clock() - t0) * 1000)
+    return Rate(name, len(messages), clock() - start, laps)
+
+
+def encoded_alerts(n: int, seed: int) -> list[bytes]:
+    schema = parsed_schema(LATEST_SCHEMA_ID)
+    return [encode_wire(r, LATEST_SCHEMA_ID, schema) for r in synthetic_alerts(n, seed)]
+
+
+def bench_decode(n: int, seed: int) -> dict[str, Any]:
+    messages = encoded_alerts(n, seed)
+    rates = [
+        timed("full decode (fastavro, every field)", messages, decode_record),
+        timed("decode + normalise + objects row", messages, lambda m: ingest(m, parsed_schema)),
+    ]
+    return {"alerts": n, "mean_bytes": sum(map(len, messages)) / n, "rates": rates}
+
+
+def format_rates(rates: list[Rate]) -> str:
+    lines = [f"{'path':<44}{'alerts/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"]
+    for r in rates:
+        lines.append(f"{r.name:<44}{r.per_second:>10,.0f}{r.percentile(50):>9.3f}{r.percentile(95):>9.3f}{r.percentile(99):>9.3f}")
+    base = rates[0].per_second
+    for r in rates[1:]:
+        lines.append(f"{r.name}: {r.per_second / base:.2f}x the rate of {rates[0].name}")
+    return "\n".join(lines)
+
+
+def format_decode(result: dict[str, Any]) -> str:
+    head = f"{result['alerts']} synthetic v11 alerts, mean {result['mean_bytes'] / 1024:.1f} kB in wire format, one core"
+    return head + "\n" + format_rates(result["rates"])
