@@ -1,0 +1,16 @@
+"""Lasair-style SQL filters compiled to in-memory predicates over the `objects` row.
+
+    f = compile_filter("SELECT objects.diaObjectId FROM objects WHERE objects.nDiaSources >= 3")
+    f.matches(row)                      # per alert (the reference semantics)
+    FilterSet(filters).evaluate(rows)   # many filters over a micro-batch, vectorised
+
+Pipeline: `parse` (sqlglot, shape and size checks) -> `analyse` (whitelisted expressions,
+MySQL typing, IR in `ir`) -> `codegen` (straight-line Python over the `row_ops` or
+`vector_ops` runtime) -> `compiled` (CompiledFilter, FilterSet).
+"""
+from .batch import ColumnBatch
+from .compiled import CompiledFilter, FilterSet, compile_filter
+from .errors import FilterError
+from .functions import mjd_now
+
+__all__ = ["ColumnBatch", "CompiledFilter", "FilterError", "FilterSet", "compile_filter", "mjd_now"]

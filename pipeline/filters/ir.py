@@ -1,0 +1,114 @@
+"""The typed intermediate form between validated SQL and generated Python.
+
+Both back ends (per-row and vectorised) are generated from this one form, so they cannot
+drift apart in what they compute, only in how. Nodes are immutable and compare by
+structure, which gives common-subexpression sharing for free when generating code.
+
+Types follow MySQL's classes: `bool` (MySQL's 0/1 integers from predicates), `int`
+(BIGINT), `float` (DOUBLE; decimal literals are treated as doubles too) and `str`.
+`null` is the type of a bare NULL literal until its context gives it a real one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+BOOL, INT, FLOAT, STR, NULL = "bool", "int", "float", "str", "null"
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+# Comparison helpers (named as in both runtimes) and the Python operator each inlines to.
+COMPARISON_SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+def _cached_hash(node: Node) -> int:
+    """IR trees are hashed often while sharing subexpressions: hash once, at construction."""
+    return node._hash
+
+
+@dataclass(frozen=True, eq=True)
+class Col:
+    """A column of the `objects` row; `folded` reads it lower-cased for comparisons."""
+
+    name: str
+    type: str
+    folded: bool = False
+    _hash: int = field(init=False, repr=False, compare=False)
+    __hash__ = _cached_hash
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((Col, self.name, self.type, self.folded)))
+
+
+@dataclass(frozen=True, eq=False)
+class Const:
+    """A literal; None is SQL NULL. Equality includes the exact repr so 0.0 and -0.0 differ."""
+
+    value: Any
+    type: str
+    _hash: int = field(init=False, repr=False)
+    __hash__ = _cached_hash
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((Const, self.type, repr(self.value))))
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Const) and self.type == other.type
+                and type(self.value) is type(other.value) and repr(self.value) == repr(other.value))
+
+
+@dataclass(frozen=True, eq=True)
+class Now:
+    """Lasair's mjdnow(): the evaluation-time MJD, supplied by the caller or a clock."""
+
+    type: str = FLOAT
+    _hash: int = field(init=False, repr=False, compare=False)
+    __hash__ = _cached_hash
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(Now))
+
+
+@dataclass(frozen=True, eq=True)
+class Op:
+    """`helper(*args, *params)`: args are IR nodes, params static values chosen by the compiler.
+
+    `helper` names a function that both runtimes (`row_ops`, `vector_ops`) provide.
+    """
+
+    helper: str
+    type: str
+    args: tuple[Node, ...]
+    params: tuple[Any, ...] = ()
+    _hash: int = field(init=False, repr=False, compare=False)
+    __hash__ = _cached_hash
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((Op, self.helper, self.type, self.args, self.params)))
+
+
+Node = Union[Col, Const, Now, Op]
+
+
+def columns_of(node: Node) -> set[str]:
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Col):
+            names.add(current.name)
+        elif isinstance(current, Op):
+            stack.extend(current.args)
+    return names
+
+
+def uses_now(node: Node) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Now):
+            return True
+        if isinstance(current, Op):
+            stack.extend(current.args)
+    return False
