@@ -1,23 +1,35 @@
-"""The Faust worker: consume the alert topic, decode, compute features, dead-letter bad input.
+"""The Faust worker: consume alerts, decode, compute features, run every filter, fan out.
 
-Only wiring lives here; what happens to one alert is in `pipeline/`. Events are acknowledged
-after their batch is handled and Faust flushes the producer before it commits offsets, so a
-dead-letter record is on the broker before the offset of its source message is committed.
+Only wiring lives here; what happens to one alert is in `pipeline/`. A batch's output and
+dead-letter records are all acknowledged by the broker before the batch's events are acked
+(take_events acks after the loop body), and Faust commits only acked offsets: at-least-once.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import socket
+import time
+import uuid
 from typing import Any
 
 import faust
 from faust.types import EventT
 
 from pipeline.dead_letter import dead_letter_headers
-from pipeline.ingest import ingest
+from pipeline.fanout import find_matches, stream_records
+from pipeline.ingest import Ingested, ingest
+from pipeline.payloads import utc_stamp
 from pipeline.registry import SchemaResolver
+from pipeline.registry_state import FilterRegistry
 from pipeline.settings import Settings
 from pipeline.stats import WorkerStats
+from pipeline.usage import UsageBook
 from pipeline.wire import DecodeError
+
+from .compacted_reader import CompactedReader
+from .filter_api import register_filter_api
 
 log = logging.getLogger("alertflow.worker")
 
@@ -41,46 +53,92 @@ def faust_app(settings: Settings) -> faust.App:
     )
 
 
+class Worker:
+    """The state one worker process keeps: its filters, counters and usage book."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.registry = FilterRegistry()
+        self.usage = UsageBook(self.id, time.time)
+        self.stats = WorkerStats()
+        self.resolver = SchemaResolver(settings.schema_dir, settings.schema_registry_url)
+        self.reader = CompactedReader(
+            settings.bootstrap, {settings.registry_topic: self.registry.apply, settings.usage_topic: self.usage.apply}
+        )
+
+    def decode(self, events: list[EventT]) -> tuple[list[Ingested], list[tuple[EventT, DecodeError]]]:
+        good, bad = [], []
+        for event in events:
+            try:
+                good.append(ingest(event.message.value, self.resolver))
+            except DecodeError as error:
+                bad.append((event, error))
+        return good, bad
+
+
 def create_app(settings: Settings) -> faust.App:
     app = faust_app(settings)
-    alerts = app.topic(settings.alert_topic, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw")
-    dead_letters = app.topic(settings.dead_letter_topic, value_serializer="raw", key_serializer="raw")
-    resolver = SchemaResolver(settings.schema_dir, settings.schema_registry_url)
-    stats = WorkerStats()
-    app.alertflow_stats = stats  # type: ignore[attr-defined]
+    alerts = app.topic(settings.alert_topic, value_serializer="raw", key_serializer="raw")
+    worker = Worker(settings)
+    app.alertflow = worker  # type: ignore[attr-defined]
 
-    async def dead_letter(event: EventT, error: DecodeError) -> None:
+    async def dead_letter(event: EventT, error: DecodeError) -> asyncio.Future:
         msg = event.message
         log.warning("dead-lettered %s[%d]@%d: %s: %s", msg.topic, msg.partition, msg.offset, error.reason, error)
         headers = dead_letter_headers(error.reason, str(error), msg.topic, msg.partition, msg.offset)
-        await dead_letters.send(key=msg.key, value=msg.value, headers=headers)
-        stats.dead_lettered[error.reason] += 1
+        worker.stats.dead_lettered[error.reason] += 1
+        return await app.producer.send(settings.dead_letter_topic, msg.key, msg.value, None, None, headers)
+
+    async def fan_out(items: list[Ingested]) -> list[asyncio.Future]:
+        matches = find_matches(worker.registry, items)
+        for match in matches:
+            worker.usage.matched(match.filter.record.id, len(match.rows))
+        pending = []
+        for record in stream_records(matches, items, utc_stamp()):
+            f = record.filter.record
+            if worker.usage.admit(f.id, f.quota_bytes, record.size, settings.max_message_bytes):
+                pending.append(await app.producer.send(f.topic, record.key, record.value, None, None, record.headers))
+        return pending
+
+    @app.task
+    async def follow_registry() -> None:
+        await worker.reader.follow()
 
     @app.agent(alerts, name="ingest")
     async def ingest_alerts(stream: faust.StreamT) -> None:
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
-            for event in events:
-                try:
-                    ingested = ingest(event.message.value, resolver)
-                except DecodeError as error:
-                    await dead_letter(event, error)
-                    continue
-                stats.processed()
-                stats.last_object = {k: ingested.row.get(k) for k in OBJECT_PREVIEW}
+            await worker.reader.loaded.wait()  # never check an alert against a partial filter set
+            started = time.monotonic()
+            items, bad = worker.decode(events)
+            pending = [await dead_letter(event, error) for event, error in bad]
+            pending += await fan_out(items)
+            await asyncio.gather(*pending)  # on the broker before these events are acked
+            worker.stats.processed(len(items), started)
+            if items:
+                worker.stats.last_object = {k: items[-1].row.get(k) for k in OBJECT_PREVIEW}
+
+    @app.timer(interval=2.0)
+    async def publish_usage() -> None:
+        if worker.usage.dirty:
+            key, value = worker.usage.publication()
+            await app.producer.send(settings.usage_topic, key, value, None, None, None)
 
     @app.timer(interval=10.0)
     async def report() -> None:
-        summary = stats.summary()
+        summary = worker.stats.summary()
         log.info(
-            "processed %d alerts (%s/s), dead-lettered %d %s",
+            "processed %d alerts (%s/s), dead-lettered %d %s, %d active filters",
             summary["alerts_processed"],
             summary["alerts_per_second"],
             summary["dead_lettered"],
             summary["dead_letter_reasons"] or "",
+            len(worker.registry.active()),
         )
 
     @app.page("/stats")
     async def stats_page(web: Any, request: Any) -> Any:
-        return web.json(stats.summary())
+        return web.json(worker.stats.summary())
 
+    register_filter_api(app, worker)
     return app

@@ -15,7 +15,8 @@ from pipeline.settings import Settings
 from pipeline.wire import DecodeError, read_alerts
 
 from .embedded_broker import EmbeddedBroker
-from .kafka_admin import TopicSpec, ensure_topics
+from .kafka_admin import ensure_topics
+from .topology import core_topics
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -31,13 +32,6 @@ def broker_for(settings: Settings) -> Iterator[Settings]:
     with EmbeddedBroker() as broker:
         print(f"embedded broker (Tansu) on {broker.bootstrap}", file=sys.stderr, flush=True)
         yield settings.with_bootstrap(broker.bootstrap)
-
-
-def core_topics(settings: Settings) -> list[TopicSpec]:
-    return [
-        TopicSpec(settings.alert_topic, settings.partitions, settings.replication),
-        TopicSpec(settings.dead_letter_topic, settings.partitions, settings.replication),
-    ]
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
@@ -102,11 +96,29 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_filter(args: argparse.Namespace) -> int:
+    from .filter_commands import run_filter_command
+
+    return run_filter_command(args, settings_from(args))
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    from .consume import consume
+
+    settings = settings_from(args)
+    if not settings.bootstrap:
+        print("consume: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+        return 2
+    return consume(settings.bootstrap, args.topic, group=args.group, from_start=args.from_start, max_records=args.max, timeout=args.timeout)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from pipeline import benchmarks
 
     if args.what == "decode":
-        print(benchmarks.format_decode(benchmarks.bench_decode(args.alerts, args.seed)))
+        print(benchmarks.format_decode(benchmarks.bench_decode(args.alerts or 2000, args.seed)))
+    elif args.what == "filters":
+        print(benchmarks.bench_filters(args.alerts or 10_000, args.filters, args.seed))
     return 0
 
 
@@ -136,11 +148,51 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--loop", action="store_true", help="repeat the files until interrupted")
     r.add_argument("--synthetic", type=int, default=None, metavar="N", help="generate N synthetic v11 alerts")
     r.add_argument("--seed", type=int, default=0)
+    f = command("filter", cmd_filter, "check, test and manage filters")
+    fsub = f.add_subparsers(dest="action", required=True)
+    fc = fsub.add_parser("check", help="compile a filter: normalised SQL, output fields, columns, or the error (exit 2)")
+    fc.add_argument("sql")
+    ft = fsub.add_parser("test", help="dry run: the records a filter would emit for the alerts in files, and its match rate")
+    ft.add_argument("sql")
+    ft.add_argument("files", nargs="+")
+    ft.add_argument("--mode", choices=["plain", "lite", "full"], default="plain")
+    ft.add_argument("--limit", type=int, default=10, help="records to print (default 10)")
+    fa = fsub.add_parser("add", help="save a filter; prints its id and topic")
+    fa.add_argument("--user", required=True)
+    fa.add_argument("--name", required=True)
+    fa.add_argument("--mode", required=True, choices=["plain", "lite", "full", "email"])
+    fa.add_argument("--sql", required=True)
+    fa.add_argument("--email")
+    fa.add_argument("--description", default="")
+    fa.add_argument("--public", action="store_true")
+    fa.add_argument("--quota-bytes", type=int)
+    fu = fsub.add_parser("update", help="change a filter; its stream is emptied and re-seeded if the SQL, mode or name changed")
+    fu.add_argument("id")
+    fu.add_argument("--name")
+    fu.add_argument("--mode", choices=["plain", "lite", "full", "email"])
+    fu.add_argument("--sql")
+    fu.add_argument("--email")
+    fu.add_argument("--description")
+    fu.add_argument("--active", choices=["yes", "no"])
+    fu.add_argument("--public", choices=["yes", "no"])
+    fu.add_argument("--quota-bytes", type=int)
+    fd = fsub.add_parser("delete", help="delete a filter and its topic")
+    fd.add_argument("id")
+    fsub.add_parser("list", help="every filter, a line each")
+    fs = fsub.add_parser("show", help="one filter with today's volume")
+    fs.add_argument("id")
+    c = command("consume", cmd_consume, "print a filter topic's records as JSON, one per line")
+    c.add_argument("topic")
+    c.add_argument("--group", help="consumer group (committed offsets: a known group gets only newer records)")
+    c.add_argument("--from-start", action="store_true", help="read from the start of the topic (a new group does anyway)")
+    c.add_argument("--max", type=int, default=None, help="stop after N records")
+    c.add_argument("--timeout", type=float, default=10.0, help="stop after this many seconds without a record")
     d = command("decode", cmd_decode, "print each alert's normalised JSON and its objects row", bootstrap=False)
     d.add_argument("files", nargs="+")
     be = command("bench", cmd_bench, "benchmarks", bootstrap=False)
-    be.add_argument("what", choices=["decode"])
-    be.add_argument("--alerts", type=int, default=2000)
+    be.add_argument("what", choices=["decode", "filters"])
+    be.add_argument("--alerts", type=int, default=None, help="alerts to run (decode: 2000, filters: 10000)")
+    be.add_argument("--filters", type=int, default=1000, help="filters (bench filters)")
     be.add_argument("--seed", type=int, default=1)
     m = command("demo", cmd_demo, "the main job on the embedded default: broker, sample alerts replayed, a worker, results")
     m.add_argument("--synthetic", type=int, default=2000)

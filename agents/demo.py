@@ -15,7 +15,8 @@ from pipeline import dead_letter
 from pipeline.schemas import SCHEMA_ROOT
 from pipeline.settings import Settings
 
-from .cli import broker_for, core_topics
+from .cli import broker_for
+from .topology import core_topics
 from .kafka_admin import ensure_topics, read_records
 from .replay import file_messages, produce, synthetic_messages
 from .worker_process import WorkerProcess

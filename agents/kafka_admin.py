@@ -83,3 +83,45 @@ async def read_records(bootstrap: str, topic: str, expected: int, timeout: float
         return records
     finally:
         await consumer.stop()
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    """Delete topics that exist; deleting and re-creating is how a stream's records are dropped
+    portably (Tansu has no DeleteRecords)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="alertflow-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [n for n in names if n in existing]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
+async def tail_records(bootstrap: str, topic: str, per_partition: int) -> list[ConsumerRecord]:
+    """The last `per_partition` records of each partition (as far as the end offsets tell)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await topic_partitions(consumer, topic)
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        begins = await consumer.beginning_offsets(partitions)
+        ends = await consumer.end_offsets(partitions)
+        pending = {tp for tp in partitions if ends[tp] > begins[tp]}
+        for tp in pending:
+            consumer.seek(tp, max(begins[tp], ends[tp] - per_partition))
+        records: list[ConsumerRecord] = []
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000)
+            if not batch:
+                break
+            for tp, part in batch.items():
+                records.extend(part)
+                if part[-1].offset + 1 >= ends[tp]:
+                    pending.discard(tp)
+        return sorted(records, key=lambda r: r.timestamp)
+    finally:
+        await consumer.stop()

@@ -11,6 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .alert import normalise
+from .features import objects_row
+from .filters.bench import bench_filters as run_filter_bench
+from .filters.bench import format_bench
 from .ingest import ingest
 from .schemas import LATEST_SCHEMA_ID, parsed_schema
 from .synthetic import synthetic_alerts
@@ -70,3 +74,12 @@ def format_rates(rates: list[Rate]) -> str:
 def format_decode(result: dict[str, Any]) -> str:
     head = f"{result['alerts']} synthetic v11 alerts, mean {result['mean_bytes'] / 1024:.1f} kB in wire format, one core"
     return head + "\n" + format_rates(result["rates"])
+
+
+def synthetic_rows(n: int, seed: int) -> list[dict[str, Any]]:
+    """`objects` rows of synthetic alerts: what the filters really see, NULLs included."""
+    return [objects_row(normalise(record, LATEST_SCHEMA_ID)) for record in synthetic_alerts(n, seed)]
+
+
+def bench_filters(n_alerts: int, n_filters: int, seed: int) -> str:
+    return format_bench(run_filter_bench(synthetic_rows(n_alerts, seed), n_filters, seed))

@@ -17,11 +17,11 @@ class WorkerStats:
     dead_lettered: Counter[str] = field(default_factory=Counter)
     last_object: dict[str, Any] | None = None
 
-    def processed(self, n: int = 1) -> None:
-        now = time.monotonic()
+    def processed(self, n: int, started: float) -> None:
+        """`n` alerts handled in a batch that began at `started` (time.monotonic)."""
         if self.first_at is None:
-            self.first_at = now
-        self.last_at = now
+            self.first_at = started
+        self.last_at = time.monotonic()
         self.alerts += n
 
     def summary(self) -> dict[str, Any]:

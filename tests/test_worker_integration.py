@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.cli import core_topics
+from agents.topology import core_topics
 from agents.kafka_admin import ensure_topics, group_progress, read_records
 from agents.replay import produce, synthetic_messages
 from agents.worker_process import WorkerProcess
