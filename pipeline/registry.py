@@ -9,36 +9,41 @@ import json
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
+from .avro_decoder import AlertDecoder
 from .schemas import parse_schema_json, parsed_schema
 
 
 class SchemaResolver:
-    """Callable schema_id -> parsed schema; raises KeyError for an id nobody knows."""
+    """Callable schema_id -> decoder; raises KeyError for an id nobody knows.
+
+    Answers are kept, a registry's 404 included, so a flood of messages with a bad id costs one
+    request; a registry that cannot be reached raises, and the next message asks again.
+    """
 
     def __init__(self, schema_dir: str | Path, registry_url: str = "", timeout: float = 5.0):
         self.schema_dir = Path(schema_dir)
         self.registry_url = registry_url.rstrip("/")
         self.timeout = timeout
-        self._fetched: dict[int, dict[str, Any] | None] = {}
+        self._decoders: dict[int, AlertDecoder | None] = {}
 
-    def __call__(self, schema_id: int) -> dict[str, Any]:
+    def __call__(self, schema_id: int) -> AlertDecoder:
+        if schema_id not in self._decoders:
+            self._decoders[schema_id] = self._bundled(schema_id) or self._fetch(schema_id)
+        decoder = self._decoders[schema_id]
+        if decoder is None:
+            raise KeyError(schema_id)
+        return decoder
+
+    def _bundled(self, schema_id: int) -> AlertDecoder | None:
         try:
-            return parsed_schema(schema_id, self.schema_dir)
+            return AlertDecoder(parsed_schema(schema_id, self.schema_dir))
         except KeyError:
-            pass
-        if not self.registry_url:
-            raise KeyError(schema_id)
-        if schema_id not in self._fetched:
-            self._fetched[schema_id] = self._fetch(schema_id)
-        schema = self._fetched[schema_id]
-        if schema is None:
-            raise KeyError(schema_id)
-        return schema
+            return None
 
-    def _fetch(self, schema_id: int) -> dict[str, Any] | None:
-        """One GET per id; a 404 is remembered so a flood of bad ids costs one request each."""
+    def _fetch(self, schema_id: int) -> AlertDecoder | None:
+        if not self.registry_url:
+            return None
         url = f"{self.registry_url}/schemas/ids/{schema_id}"
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as response:
@@ -47,4 +52,4 @@ class SchemaResolver:
             if exc.code == 404:
                 return None
             raise
-        return parse_schema_json(body["schema"])
+        return AlertDecoder(parse_schema_json(body["schema"]))

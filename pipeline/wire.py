@@ -16,13 +16,14 @@ import fastavro
 import orjson
 
 from .alert import Alert, normalise
+from .avro_decoder import AlertDecoder, LeftoverBytes, bundled_decoder
 from .schemas import parsed_schema
 
 MAGIC = 0
 HEADER = struct.Struct(">bI")
 AVRO_CONTAINER_MAGIC = b"Obj\x01"
 
-SchemaLookup = Callable[[int], dict[str, Any]]
+SchemaLookup = Callable[[int], AlertDecoder]
 
 
 class DecodeError(ValueError):
@@ -53,31 +54,27 @@ def split_wire(message: bytes) -> tuple[int, memoryview]:
     return schema_id, memoryview(message)[HEADER.size:]
 
 
-def decode_record(message: bytes, schemas: SchemaLookup = parsed_schema) -> tuple[int, dict[str, Any]]:
+def decode_record(message: bytes, schemas: SchemaLookup = bundled_decoder) -> tuple[int, dict[str, Any]]:
     """The schema id and raw Avro record of one wire-format message."""
     schema_id, body = split_wire(message)
     try:
-        schema = schemas(schema_id)
+        decoder = schemas(schema_id)
     except KeyError:
         raise DecodeError("unknown-schema", f"unknown schema id {schema_id}: no bundled or registered schema has it") from None
-    stream = io.BytesIO(body)
     try:
-        record = fastavro.schemaless_reader(stream, schema)
+        record = decoder.decode(body)
     except EOFError:
         raise DecodeError("truncated", f"truncated message: Avro body ends early for schema id {schema_id}") from None
-    except Exception as exc:  # fastavro raises many types for corrupt bytes
+    except LeftoverBytes as exc:
+        raise DecodeError("corrupt", f"corrupt Avro body for schema id {schema_id}: {exc}") from None
+    except Exception as exc:  # corrupt bytes surface as ValueError, UnicodeDecodeError, OverflowError, ...
         raise DecodeError("corrupt", f"corrupt Avro body for schema id {schema_id}: {type(exc).__name__}: {exc}") from None
-    if stream.tell() != len(body):
-        raise DecodeError(
-            "corrupt",
-            f"corrupt Avro body for schema id {schema_id}: {len(body) - stream.tell()} bytes left over after the record",
-        )
     if not isinstance(record, dict) or "diaSourceId" not in record:
         raise DecodeError("corrupt", f"corrupt Avro body for schema id {schema_id}: no alert record")
     return schema_id, record
 
 
-def decode_message(message: bytes, schemas: SchemaLookup = parsed_schema) -> Alert:
+def decode_message(message: bytes, schemas: SchemaLookup = bundled_decoder) -> Alert:
     """One Kafka message to a normalised alert."""
     schema_id, record = decode_record(message, schemas)
     return normalise(record, schema_id)
@@ -159,7 +156,7 @@ def _json_items(data: bytes) -> Iterator[tuple[None, None, None, str]]:
         yield None, None, None, orjson.dumps(item).decode()
 
 
-def read_alerts(path: Path, schemas: SchemaLookup = parsed_schema) -> Iterator[Alert]:
+def read_alerts(path: Path, schemas: SchemaLookup = bundled_decoder) -> Iterator[Alert]:
     """Every alert in a file, normalised."""
     for schema_id, record, wire, text in iter_file_messages(path):
         if wire is not None:
@@ -171,7 +168,7 @@ def read_alerts(path: Path, schemas: SchemaLookup = parsed_schema) -> Iterator[A
             yield normalise(record, schema_id)
 
 
-def wire_messages(path: Path, schemas: SchemaLookup = parsed_schema, schema_id: int = 1100) -> Iterator[bytes]:
+def wire_messages(path: Path, schemas: SchemaLookup = bundled_decoder, schema_id: int = 1100) -> Iterator[bytes]:
     """Every alert in a file as a wire-format message, ready to produce (replay)."""
     for file_schema_id, record, wire, text in iter_file_messages(path):
         if wire is not None:
@@ -182,4 +179,4 @@ def wire_messages(path: Path, schemas: SchemaLookup = parsed_schema, schema_id: 
             sid = schema_id
         else:
             sid = file_schema_id or schema_id
-        yield encode_wire(record, sid, schemas(sid))
+        yield encode_wire(record, sid, schemas(sid).schema)

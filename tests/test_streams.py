@@ -22,7 +22,8 @@ from agents.worker_process import WorkerProcess
 from pipeline import payloads
 from pipeline.filter_record import FilterRecord
 from pipeline.ingest import Ingested, ingest
-from pipeline.schemas import SCHEMA_ROOT, parsed_schema
+from pipeline.avro_decoder import bundled_decoder
+from pipeline.schemas import SCHEMA_ROOT
 from pipeline.settings import Settings
 from tests.kafka_clients import read_topic
 
@@ -39,7 +40,7 @@ def wanted(row: dict[str, Any]) -> bool:
 
 def alerts(n: int, seed: int) -> tuple[list[bytes], list[Ingested]]:
     messages = list(synthetic_messages(n, seed))
-    return messages, [ingest(m, parsed_schema) for m in messages]
+    return messages, [ingest(m, bundled_decoder) for m in messages]
 
 
 def add_filter(settings: Settings, **fields: Any) -> FilterRecord:
