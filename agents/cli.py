@@ -57,7 +57,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from .replay import file_messages, produce, synthetic_messages
+    from pipeline.synthetic import synthetic_messages
+
+    from .replay import file_messages, produce
 
     if not args.paths and args.synthetic is None:
         print("replay: give files, or --synthetic N", file=sys.stderr)

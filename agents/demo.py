@@ -14,11 +14,12 @@ from pathlib import Path
 from pipeline import dead_letter
 from pipeline.schemas import SCHEMA_ROOT
 from pipeline.settings import Settings
+from pipeline.synthetic import synthetic_messages
 
 from .cli import broker_for
-from .topology import core_topics
 from .kafka_admin import ensure_topics, read_records
-from .replay import file_messages, produce, synthetic_messages
+from .replay import file_messages, produce
+from .topology import core_topics
 from .worker_process import WorkerProcess
 
 SAMPLES = sorted((SCHEMA_ROOT / "samples").iterdir())

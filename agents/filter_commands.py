@@ -8,8 +8,6 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import orjson
-
 from pipeline.filter_record import FilterRecord, InvalidFilter, create
 from pipeline.filters import FilterError
 from pipeline.filters.cli import check

@@ -14,9 +14,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
-from pipeline.schemas import LATEST_SCHEMA_ID, parsed_schema
-from pipeline.synthetic import synthetic_alerts
-from pipeline.wire import encode_wire, wire_messages
+from pipeline.wire import wire_messages
 
 
 def file_messages(paths: Iterable[Path], loop: bool = False) -> Iterator[bytes]:
@@ -25,12 +23,6 @@ def file_messages(paths: Iterable[Path], loop: bool = False) -> Iterator[bytes]:
             yield from wire_messages(path)
         if not loop:
             return
-
-
-def synthetic_messages(n: int, seed: int) -> Iterator[bytes]:
-    schema = parsed_schema(LATEST_SCHEMA_ID)
-    for record in synthetic_alerts(n, seed):
-        yield encode_wire(record, LATEST_SCHEMA_ID, schema)
 
 
 async def _paced(messages: Iterable[bytes], rate: float | None) -> AsyncIterator[bytes]:

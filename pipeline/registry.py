@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .avro_decoder import AlertDecoder
+from .avro_codec import AlertCodec
 from .schemas import parse_schema_json, parsed_schema
 
 
@@ -25,9 +25,9 @@ class SchemaResolver:
         self.schema_dir = Path(schema_dir)
         self.registry_url = registry_url.rstrip("/")
         self.timeout = timeout
-        self._decoders: dict[int, AlertDecoder | None] = {}
+        self._decoders: dict[int, AlertCodec | None] = {}
 
-    def __call__(self, schema_id: int) -> AlertDecoder:
+    def __call__(self, schema_id: int) -> AlertCodec:
         if schema_id not in self._decoders:
             self._decoders[schema_id] = self._bundled(schema_id) or self._fetch(schema_id)
         decoder = self._decoders[schema_id]
@@ -35,13 +35,13 @@ class SchemaResolver:
             raise KeyError(schema_id)
         return decoder
 
-    def _bundled(self, schema_id: int) -> AlertDecoder | None:
+    def _bundled(self, schema_id: int) -> AlertCodec | None:
         try:
-            return AlertDecoder(parsed_schema(schema_id, self.schema_dir))
+            return AlertCodec(parsed_schema(schema_id, self.schema_dir))
         except KeyError:
             return None
 
-    def _fetch(self, schema_id: int) -> AlertDecoder | None:
+    def _fetch(self, schema_id: int) -> AlertCodec | None:
         if not self.registry_url:
             return None
         url = f"{self.registry_url}/schemas/ids/{schema_id}"
@@ -52,4 +52,4 @@ class SchemaResolver:
             if exc.code == 404:
                 return None
             raise
-        return AlertDecoder(parse_schema_json(body["schema"]))
+        return AlertCodec(parse_schema_json(body["schema"]))

@@ -625,3 +625,8 @@ def synthetic_alerts(n: int, seed: int = 0, *, cutouts: bool = False,
 def encode_wire(record: dict[str, Any], schema_id: int = SCHEMA_ID) -> bytes:
     """`pipeline.wire.encode_wire` defaulting to the schema these alerts are made for."""
     return _encode_wire(record, schema_id)
+
+
+def synthetic_messages(n: int, seed: int = 0) -> Iterator[bytes]:
+    """`synthetic_alerts` as Kafka messages in wire format."""
+    return map(encode_wire, synthetic_alerts(n, seed))

@@ -16,14 +16,13 @@ import fastavro
 import orjson
 
 from .alert import Alert, normalise
-from .avro_decoder import AlertDecoder, LeftoverBytes, bundled_decoder
-from .schemas import parsed_schema
+from .avro_codec import AlertCodec, LeftoverBytes, bundled_codec
 
 MAGIC = 0
 HEADER = struct.Struct(">bI")
 AVRO_CONTAINER_MAGIC = b"Obj\x01"
 
-SchemaLookup = Callable[[int], AlertDecoder]
+SchemaLookup = Callable[[int], AlertCodec]
 
 
 class DecodeError(ValueError):
@@ -34,12 +33,9 @@ class DecodeError(ValueError):
         self.reason = reason
 
 
-def encode_wire(record: dict[str, Any], schema_id: int, schema: dict[str, Any] | None = None) -> bytes:
+def encode_wire(record: dict[str, Any], schema_id: int, codec: AlertCodec | None = None) -> bytes:
     """Confluent wire format: 0x00, 4-byte big-endian schema id, schemaless Avro body."""
-    buf = io.BytesIO()
-    buf.write(HEADER.pack(MAGIC, schema_id))
-    fastavro.schemaless_writer(buf, schema or parsed_schema(schema_id), record)
-    return buf.getvalue()
+    return HEADER.pack(MAGIC, schema_id) + (codec or bundled_codec(schema_id)).encode(record)
 
 
 def split_wire(message: bytes) -> tuple[int, memoryview]:
@@ -54,7 +50,7 @@ def split_wire(message: bytes) -> tuple[int, memoryview]:
     return schema_id, memoryview(message)[HEADER.size:]
 
 
-def decode_record(message: bytes, schemas: SchemaLookup = bundled_decoder) -> tuple[int, dict[str, Any]]:
+def decode_record(message: bytes, schemas: SchemaLookup = bundled_codec) -> tuple[int, dict[str, Any]]:
     """The schema id and raw Avro record of one wire-format message."""
     schema_id, body = split_wire(message)
     try:
@@ -74,7 +70,7 @@ def decode_record(message: bytes, schemas: SchemaLookup = bundled_decoder) -> tu
     return schema_id, record
 
 
-def decode_message(message: bytes, schemas: SchemaLookup = bundled_decoder) -> Alert:
+def decode_message(message: bytes, schemas: SchemaLookup = bundled_codec) -> Alert:
     """One Kafka message to a normalised alert."""
     schema_id, record = decode_record(message, schemas)
     return normalise(record, schema_id)
@@ -156,7 +152,7 @@ def _json_items(data: bytes) -> Iterator[tuple[None, None, None, str]]:
         yield None, None, None, orjson.dumps(item).decode()
 
 
-def read_alerts(path: Path, schemas: SchemaLookup = bundled_decoder) -> Iterator[Alert]:
+def read_alerts(path: Path, schemas: SchemaLookup = bundled_codec) -> Iterator[Alert]:
     """Every alert in a file, normalised."""
     for schema_id, record, wire, text in iter_file_messages(path):
         if wire is not None:
@@ -168,7 +164,7 @@ def read_alerts(path: Path, schemas: SchemaLookup = bundled_decoder) -> Iterator
             yield normalise(record, schema_id)
 
 
-def wire_messages(path: Path, schemas: SchemaLookup = bundled_decoder, schema_id: int = 1100) -> Iterator[bytes]:
+def wire_messages(path: Path, schemas: SchemaLookup = bundled_codec, schema_id: int = 1100) -> Iterator[bytes]:
     """Every alert in a file as a wire-format message, ready to produce (replay)."""
     for file_schema_id, record, wire, text in iter_file_messages(path):
         if wire is not None:
@@ -179,4 +175,4 @@ def wire_messages(path: Path, schemas: SchemaLookup = bundled_decoder, schema_id
             sid = schema_id
         else:
             sid = file_schema_id or schema_id
-        yield encode_wire(record, sid, schemas(sid).schema)
+        yield encode_wire(record, sid, schemas(sid))

@@ -15,7 +15,13 @@ import pytest
 
 from pipeline.registry import SchemaResolver
 from pipeline.schemas import SCHEMA_ROOT, parsed_schema
-from pipeline.wire import DecodeError, decode_message, encode_wire, read_alerts, wire_messages
+from pipeline.wire import (
+    DecodeError,
+    decode_message,
+    encode_wire,
+    read_alerts,
+    wire_messages,
+)
 from tests.conftest import SAMPLES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,7 +94,7 @@ def test_bad_input_gives_one_line_naming_the_cause(cause: str, tmp_path: Path) -
 
 def test_cavro_decodes_exactly_as_fastavro() -> None:
     """The fast decoder must not change a single value, NaN and null included."""
-    from pipeline.avro_decoder import bundled_decoder
+    from pipeline.avro_codec import bundled_codec
     from pipeline.benchmarks import encoded_alerts
 
     def same(a: object, b: object) -> bool:
@@ -104,7 +110,7 @@ def test_cavro_decodes_exactly_as_fastavro() -> None:
     for message in messages:
         schema_id = int.from_bytes(message[1:5], "big")
         fast = fastavro.schemaless_reader(io.BytesIO(message[5:]), parsed_schema(schema_id))
-        assert same(bundled_decoder(schema_id).decode(message[5:]), fast)
+        assert same(bundled_codec(schema_id).decode(message[5:]), fast)
 
 
 def test_leftover_bytes_are_corrupt() -> None:
@@ -145,7 +151,7 @@ def test_schema_registry_fetches_an_unbundled_id_once(tmp_path: Path) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         resolver = SchemaResolver(SCHEMA_ROOT, f"http://127.0.0.1:{server.server_port}")
-        message = encode_wire(record, 9900, resolver(9900).schema)
+        message = encode_wire(record, 9900, resolver(9900))
         for _ in range(3):
             assert decode_message(message, resolver).diaSourceId == 5
         with pytest.raises(DecodeError) as err:

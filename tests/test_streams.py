@@ -16,15 +16,16 @@ import pytest
 
 from agents.filter_admin import FilterAdmin, ProducerSend, load_state
 from agents.kafka_admin import ensure_topics
-from agents.replay import produce, synthetic_messages
+from agents.replay import produce
 from agents.topology import core_topics
 from agents.worker_process import WorkerProcess
 from pipeline import payloads
+from pipeline.avro_codec import bundled_codec
 from pipeline.filter_record import FilterRecord
 from pipeline.ingest import Ingested, ingest
-from pipeline.avro_decoder import bundled_decoder
 from pipeline.schemas import SCHEMA_ROOT
 from pipeline.settings import Settings
+from pipeline.synthetic import synthetic_messages
 from tests.kafka_clients import read_topic
 
 pytestmark = pytest.mark.integration
@@ -40,7 +41,7 @@ def wanted(row: dict[str, Any]) -> bool:
 
 def alerts(n: int, seed: int) -> tuple[list[bytes], list[Ingested]]:
     messages = list(synthetic_messages(n, seed))
-    return messages, [ingest(m, bundled_decoder) for m in messages]
+    return messages, [ingest(m, bundled_codec) for m in messages]
 
 
 def add_filter(settings: Settings, **fields: Any) -> FilterRecord:

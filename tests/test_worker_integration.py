@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.topology import core_topics
 from agents.kafka_admin import ensure_topics, group_progress, read_records
-from agents.replay import produce, synthetic_messages
+from agents.replay import produce
+from agents.topology import core_topics
 from agents.worker_process import WorkerProcess
 from pipeline import dead_letter
+from pipeline.synthetic import synthetic_messages
 
 pytestmark = pytest.mark.integration
 
