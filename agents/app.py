@@ -1,8 +1,9 @@
 """The Faust worker: consume alerts, decode, compute features, run every filter, fan out.
 
-Only wiring lives here; what happens to one alert is in `pipeline/`. A batch's output and
-dead-letter records are all acknowledged by the broker before the batch's events are acked
-(take_events acks after the loop body), and Faust commits only acked offsets: at-least-once.
+Only wiring lives here; what happens to one alert is in `pipeline/`. At-least-once: each
+message carries one extra reference until every output and dead-letter record it caused is
+acknowledged by the broker, and Faust commits only offsets whose messages are fully released.
+The next batch is processed meanwhile, so waiting for the broker costs no throughput.
 """
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ from .filter_api import register_filter_api
 
 log = logging.getLogger("alertflow.worker")
 
+# Alerts are ~20 kB, ~300 kB with cutouts: 1 MB per partition and fetch left the worker waiting.
+FETCH_BYTES_PER_PARTITION = 16 * 1024 * 1024
+# Batches whose records may still be in flight while the next is processed (bounded memory).
+MAX_UNCONFIRMED_BATCHES = 4
 OBJECT_PREVIEW = ("diaObjectId", "ra", "decl", "nDiaSources", "latestR", "latest_psfFlux")
 
 
@@ -50,6 +55,7 @@ def faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout,
         broker_rebalance_timeout=settings.session_timeout,
         producer_max_request_size=settings.max_message_bytes,
+        consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
     )
 
 
@@ -105,16 +111,32 @@ def create_app(settings: Settings) -> faust.App:
     async def follow_registry() -> None:
         await worker.reader.follow()
 
+    async def release_when_delivered(events: list[EventT], deliveries: list[asyncio.Future]) -> None:
+        """Drop the batch's extra hold on its messages once every record it caused is on the broker."""
+        try:
+            await asyncio.gather(*deliveries)
+        except Exception as exc:  # their offsets stay uncommitted, so the alerts are processed again
+            log.critical("could not deliver a record, stopping so that another worker redoes the batch: %r", exc)
+            await app.crash(exc)
+            return
+        for event in events:
+            event.ack()
+
     @app.agent(alerts, name="ingest")
     async def ingest_alerts(stream: faust.StreamT) -> None:
+        confirming: list[asyncio.Task] = []
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             await worker.reader.loaded.wait()  # never check an alert against a partial filter set
-            started = time.monotonic()
+            started = time.time()
+            for event in events:  # held until delivery is confirmed: take_events' own ack does not free them
+                event.message.incref()
             items, bad = worker.decode(events)
-            pending = [await dead_letter(event, error) for event, error in bad]
-            pending += await fan_out(items)
-            await asyncio.gather(*pending)  # on the broker before these events are acked
-            worker.stats.processed(len(items), started)
+            dead = [await dead_letter(event, error) for event, error in bad]
+            records = await fan_out(items)
+            confirming.append(asyncio.ensure_future(release_when_delivered(events, dead + records)))
+            while len(confirming) > MAX_UNCONFIRMED_BATCHES or (confirming and confirming[0].done()):
+                await confirming.pop(0)
+            worker.stats.processed(len(items), len(records), started)
             if items:
                 worker.stats.last_object = {k: items[-1].row.get(k) for k in OBJECT_PREVIEW}
 
@@ -139,6 +161,14 @@ def create_app(settings: Settings) -> faust.App:
     @app.page("/stats")
     async def stats_page(web: Any, request: Any) -> Any:
         return web.json(worker.stats.summary())
+
+    @app.page("/ready")
+    async def ready_page(web: Any, request: Any) -> Any:
+        """Ready: the filter registry is read whole and this worker has alert partitions."""
+        assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == settings.alert_topic)
+        ready = worker.reader.loaded.is_set() and bool(assigned)
+        body = {"ready": ready, "registry_loaded": worker.reader.loaded.is_set(), "alert_partitions": assigned}
+        return web.json(body, status=200 if ready else 503)
 
     register_filter_api(app, worker)
     return app

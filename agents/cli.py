@@ -121,6 +121,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(benchmarks.format_decode(benchmarks.bench_decode(args.alerts or 2000, args.seed)))
     elif args.what == "filters":
         print(benchmarks.bench_filters(args.alerts or 10_000, args.filters, args.seed))
+    elif args.what == "pipeline":
+        from .bench_pipeline import Schedule, run_pipeline_bench
+
+        schedule = Schedule(rate=args.rate, burst=args.burst, every=args.every)
+        return run_pipeline_bench(settings_from(args), args.alerts or 5000, args.filters, args.workers, schedule, args.seed)
     return 0
 
 
@@ -191,11 +196,15 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=float, default=10.0, help="stop after this many seconds without a record")
     d = command("decode", cmd_decode, "print each alert's normalised JSON and its objects row", bootstrap=False)
     d.add_argument("files", nargs="+")
-    be = command("bench", cmd_bench, "benchmarks", bootstrap=False)
-    be.add_argument("what", choices=["decode", "filters"])
+    be = command("bench", cmd_bench, "benchmarks (pipeline: on the embedded broker unless --bootstrap)")
+    be.add_argument("what", choices=["decode", "filters", "pipeline"])
     be.add_argument("--alerts", type=int, default=None, help="alerts to run (decode: 2000, filters: 10000)")
     be.add_argument("--filters", type=int, default=1000, help="filters (bench filters)")
     be.add_argument("--seed", type=int, default=1)
+    be.add_argument("--workers", type=int, default=1, help="worker processes (bench pipeline)")
+    be.add_argument("--rate", type=float, default=None, help="alerts/s sent (bench pipeline; default: as fast as possible)")
+    be.add_argument("--burst", type=int, default=0, help="send alerts in bursts of this size (bench pipeline)")
+    be.add_argument("--every", type=float, default=40.0, help="seconds between bursts (bench pipeline)")
     m = command("demo", cmd_demo, "the main job on the embedded default: broker, sample alerts replayed, a worker, results")
     m.add_argument("--synthetic", type=int, default=2000)
     m.add_argument("--seed", type=int, default=0)

@@ -117,6 +117,12 @@ class FilterAdmin:
         log.info("filter %s added: topic %s, %d records seeded", record.id, record.topic, seeded)
         return record, seeded
 
+    async def add_many(self, records: list[FilterRecord]) -> None:
+        """Save validated filters in bulk, without seeding their topics (benchmarks, migrations)."""
+        topics = [output_topic(self.settings, r.topic) for r in records if r.streams_to_kafka]
+        await ensure_topics(self.settings.bootstrap, topics)
+        await asyncio.gather(*(self._publish(r, r.id) for r in records))
+
     async def update(self, old: FilterRecord, **changes: Any) -> tuple[FilterRecord, int]:
         new = filter_record.updated(old, self.settings.topic_prefix, **changes)
         await self._publish(new, new.id)

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
@@ -68,10 +69,31 @@ class WorkerProcess:
                 raise TimeoutError(f"worker committed {committed}, expected {ends} within {timeout:.0f} s; log: {self.log_path}")
             time.sleep(0.5)
 
+    def get(self, path: str) -> tuple[int, dict[str, Any]]:
+        url = f"http://{self.settings.web_host}:{self.settings.web_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
     def stats(self) -> dict[str, Any]:
-        url = f"http://{self.settings.web_host}:{self.settings.web_port}/stats"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return json.load(response)
+        return self.get("/stats")[1]
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until `/ready` says yes: registry read, alert partitions assigned."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.get("/ready")[0] == 200:
+                    return
+            except OSError:
+                pass  # web server not up yet
+            if not self.alive():
+                raise RuntimeError(f"worker exited with status {self.process.returncode}; log: {self.log_path}")  # type: ignore[union-attr]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"worker not ready within {timeout:.0f} s; log: {self.log_path}")
+            time.sleep(0.2)
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, as an orchestrator would; the worker drains, commits and exits."""

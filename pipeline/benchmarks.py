@@ -6,6 +6,7 @@ compare paths, not machines.
 from __future__ import annotations
 
 import io
+import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +17,8 @@ import fastavro
 
 from .alert import normalise
 from .avro_codec import bundled_codec
-from .features import objects_row
+from .columns import COLUMNS
+from .features import NULL_COLUMNS, objects_row
 from .filters.bench import bench_filters as run_filter_bench
 from .filters.bench import format_bench
 from .ingest import ingest
@@ -92,3 +94,27 @@ def synthetic_rows(n: int, seed: int) -> list[dict[str, Any]]:
 
 def bench_filters(n_alerts: int, n_filters: int, seed: int) -> str:
     return format_bench(run_filter_bench(synthetic_rows(n_alerts, seed), n_filters, seed))
+
+
+def selective_filters(rows: list[dict[str, Any]], n: int, seed: int) -> list[tuple[str, str]]:
+    """(sql, mode) of `n` Lasair-like filters that each pass about 0.1-1% of alerts, as real
+    stream filters do; thresholds are quantiles of the rows. Modes: 80% plain, 15% lite, 5% full."""
+    rng = random.Random(seed)
+    numeric = [c.name for c in COLUMNS if c.sql_type in ("float", "double", "int") and c.name not in NULL_COLUMNS]
+    ranked = {name: sorted(v for r in rows if (v := r.get(name)) is not None) for name in numeric}
+    usable = [name for name, values in ranked.items() if len(set(values)) > 20]
+    filters = []
+    for _ in range(n):
+        columns = rng.sample(usable, rng.choice((1, 1, 2)))
+        tail = rng.uniform(0.001, 0.01) ** (1 / len(columns))  # joint pass rate of independent conditions
+        conditions = []
+        for name in columns:
+            values = ranked[name]
+            if rng.random() < 0.5:
+                conditions.append(f"objects.{name} > {values[int((1 - tail) * (len(values) - 1))]!r}")
+            else:
+                conditions.append(f"objects.{name} < {values[int(tail * (len(values) - 1))]!r}")
+        select = ", ".join(["objects.diaObjectId", "objects.ra", "objects.decl", *(f"objects.{c}" for c in columns)])
+        mode = rng.choices(("plain", "lite", "full"), weights=(80, 15, 5))[0]
+        filters.append((f"SELECT {select} FROM objects WHERE {' AND '.join(conditions)}", mode))
+    return filters

@@ -9,27 +9,36 @@ from typing import Any
 
 @dataclass
 class WorkerStats:
-    """The rate counts from the first alert, so start-up and group join do not dilute it."""
+    """The rate counts from the first alert, so start-up and group join do not dilute it.
+
+    Times are wall-clock (epoch seconds) so that the spans of several workers on one machine
+    can be combined into a cluster rate.
+    """
 
     alerts: int = 0
+    records: int = 0
     first_at: float | None = None
     last_at: float | None = None
     dead_lettered: Counter[str] = field(default_factory=Counter)
     last_object: dict[str, Any] | None = None
 
-    def processed(self, n: int, started: float) -> None:
-        """`n` alerts handled in a batch that began at `started` (time.monotonic)."""
+    def processed(self, n: int, records: int, started: float) -> None:
+        """`n` alerts and the `records` they produced, in a batch that began at `started`."""
         if self.first_at is None:
             self.first_at = started
-        self.last_at = time.monotonic()
+        self.last_at = time.time()
         self.alerts += n
+        self.records += records
 
     def summary(self) -> dict[str, Any]:
         span = (self.last_at or 0.0) - (self.first_at or 0.0)
         return {
             "alerts_processed": self.alerts,
+            "records_produced": self.records,
             "dead_lettered": sum(self.dead_lettered.values()),
             "dead_letter_reasons": dict(self.dead_lettered),
             "alerts_per_second": round(self.alerts / span, 1) if span > 0 else None,
+            "first_alert_at": self.first_at,
+            "last_alert_at": self.last_at,
             "last_object": self.last_object,
         }

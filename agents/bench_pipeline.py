@@ -1,0 +1,176 @@
+"""`run.py bench pipeline`: alerts/s and alert-to-record latency of real worker processes.
+
+Everything is real: a broker, N workers (`run.py worker`, one consumer group), F filters in the
+registry with their topics, synthetic alerts produced with their send time as Kafka timestamp.
+Latency is an output record's timestamp (set when the worker produced it) minus the timestamp
+of the alert it came from. In the same run and on the same alerts, one core decodes every alert
+in full with fastavro and with cavro: the rates the pipeline is compared with.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from pipeline import benchmarks, filter_record, payloads
+from pipeline.avro_codec import bundled_codec
+from pipeline.ingest import ingest
+from pipeline.settings import Settings
+from pipeline.wire import decode_record
+
+from .cli import broker_for
+from .filter_admin import FilterAdmin, ProducerSend
+from .kafka_admin import ensure_topics
+from .topology import core_topics
+from .worker_process import WorkerProcess
+
+
+@dataclass
+class Schedule:
+    """When alerts are sent: as fast as possible, at a steady rate, or in bursts."""
+
+    rate: float | None = None  # alerts/s; None: as fast as the producer goes
+    burst: int = 0  # alerts per burst (Rubin: ~10,000 per visit)
+    every: float = 40.0  # seconds between bursts (Rubin: ~40 s)
+
+    def delay(self, i: int) -> float:
+        if self.burst:
+            return (i // self.burst) * self.every
+        return i / self.rate if self.rate else 0.0
+
+    def describe(self) -> str:
+        if self.burst:
+            return f"in bursts of {self.burst} alerts every {self.every:g} s"
+        return f"at {self.rate:g} alerts/s" if self.rate else "before the workers started (a backlog: latency is queueing)"
+
+
+async def send_alerts(bootstrap: str, topic: str, messages: list[bytes], schedule: Schedule) -> dict[int, int]:
+    """Produce on schedule, each message stamped with its send time; returns the end offsets."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2, max_request_size=2_000_000)
+    await producer.start()
+    ends: dict[int, int] = {}
+    try:
+        start = time.monotonic()
+        pending = []
+        for i, message in enumerate(messages):
+            wait = start + schedule.delay(i) - time.monotonic()
+            if wait > 0:
+                await asyncio.gather(*pending)
+                pending.clear()
+                await asyncio.sleep(wait)
+            pending.append(await producer.send(topic, message, timestamp_ms=int(time.time() * 1000)))
+        for meta in await asyncio.gather(*pending) if pending else []:
+            ends[meta.partition] = max(ends.get(meta.partition, 0), meta.offset + 1)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return ends
+
+
+async def output_latencies(bootstrap: str, prefix: str, sent_ms: dict[int, int], expected: int, timeout: float = 120) -> list[float]:
+    """Seconds from alert to record for every record on the filter topics."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=f"bench-{uuid.uuid4().hex[:6]}",
+                                metadata_max_age_ms=1000, fetch_max_bytes=50_000_000)
+    consumer.subscribe(pattern=f"^{re.escape(prefix)}.*")
+    await consumer.start()
+    latencies: list[float] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(latencies) < expected and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=1000, max_records=10_000)).values():
+                for record in records:
+                    source = int(dict(record.headers)[payloads.DIA_SOURCE_ID])
+                    latencies.append((record.timestamp - sent_ms[source]) / 1000)
+    finally:
+        await consumer.stop()
+    return latencies
+
+
+def percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else (values[0] if values else float("nan"))
+
+
+def run_pipeline_bench(settings: Settings, n_alerts: int, n_filters: int, workers: int, schedule: Schedule, seed: int) -> int:
+    tag = uuid.uuid4().hex[:6]
+    with broker_for(settings) as settings, tempfile.TemporaryDirectory(prefix="alertflow-bench-") as tmp:
+        settings = replace(settings, app_id=f"bench-{tag}", alert_topic=f"bench-alerts-{tag}", dead_letter_topic=f"bench-dead-{tag}",
+                           registry_topic=f"bench-filters-{tag}", usage_topic=f"bench-usage-{tag}", topic_prefix=f"bench{tag}_",
+                           data_dir=tmp, session_timeout=6.0)
+        print(f"preparing {n_alerts} synthetic alerts and {n_filters} filters ...", flush=True)
+        messages = benchmarks.encoded_alerts(n_alerts, seed)
+        items = [ingest(m, bundled_codec) for m in messages]
+        decode_rates = [benchmarks.timed("full decode, fastavro", messages, benchmarks.fastavro_decode),
+                        benchmarks.timed("full decode, cavro", messages, decode_record)]
+        filters = [filter_record.create(settings.topic_prefix, str(i % 97), f"bench {i}", sql, mode)
+                   for i, (sql, mode) in enumerate(benchmarks.selective_filters([i.row for i in items], n_filters, seed))]
+
+        async def setup() -> None:
+            await ensure_topics(settings.bootstrap, core_topics(settings))
+            async with ProducerSend(settings.bootstrap, settings.max_message_bytes) as send:
+                await FilterAdmin(settings, send).add_many(filters)
+        asyncio.run(setup())
+
+        backlog = schedule.rate is None and not schedule.burst
+        if backlog:  # throughput alone: the producer must not compete with the workers for the cores
+            print("sending the alerts before the workers start ...", flush=True)
+            ends = asyncio.run(send_alerts(settings.bootstrap, settings.alert_topic, messages, schedule))
+        procs = [WorkerProcess.with_free_port(settings, Path(tmp) / f"worker{i}.log").start() for i in range(workers)]
+        try:
+            for p in procs:
+                p.wait_ready(timeout=120)
+            if not backlog:
+                print(f"{workers} worker(s) ready; sending alerts, {schedule.describe()} ...", flush=True)
+                ends = asyncio.run(send_alerts(settings.bootstrap, settings.alert_topic, messages, schedule))
+            for p in procs:
+                p.wait_caught_up(settings.alert_topic, ends, timeout=600)
+            stats = [p.stats() for p in procs]
+        finally:
+            for p in procs:
+                p.stop()
+        produced = sum(s["records_produced"] for s in stats)
+        first = min(s["first_alert_at"] for s in stats if s["first_alert_at"])
+        last = max(s["last_alert_at"] for s in stats if s["last_alert_at"])
+        processed = sum(s["alerts_processed"] for s in stats)
+        print(f"reading {produced} output records back ...", flush=True)
+        latencies = asyncio.run(output_latencies(settings.bootstrap, settings.topic_prefix, alert_send_times(settings, items), produced))
+        print_report(n_alerts, n_filters, workers, schedule, processed, produced, last - first, latencies, decode_rates)
+        return 0 if processed == n_alerts and len(latencies) == produced else 1
+
+
+def alert_send_times(settings: Settings, items: list) -> dict[int, int]:
+    """diaSourceId -> send timestamp (ms), read back from the alert topic."""
+    async def go() -> dict[int, int]:
+        consumer = AIOKafkaConsumer(settings.alert_topic, bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest",
+                                    group_id=f"bench-times-{uuid.uuid4().hex[:6]}", fetch_max_bytes=50_000_000)
+        await consumer.start()
+        times: dict[int, int] = {}
+        deadline = time.monotonic() + 120
+        try:
+            while len(times) < len(items) and time.monotonic() < deadline:
+                for records in (await consumer.getmany(timeout_ms=1000, max_records=10_000)).values():
+                    for record in records:
+                        times[decode_record(record.value)[1]["diaSourceId"]] = record.timestamp
+        finally:
+            await consumer.stop()
+        return times
+    return asyncio.run(go())
+
+
+def print_report(n_alerts: int, n_filters: int, workers: int, schedule: Schedule, processed: int, produced: int,
+                 span: float, latencies: list[float], decode_rates: list[benchmarks.Rate]) -> None:
+    rate = processed / span if span > 0 else float("nan")
+    print()
+    print(f"pipeline: {workers} worker(s), {n_filters} filters, {n_alerts} alerts sent {schedule.describe()}")
+    print(f"  alerts processed        {processed} ({produced} records, {produced / max(processed, 1):.1f} per alert)")
+    print(f"  throughput              {rate:,.0f} alerts/s (first to last alert, all workers)")
+    print(f"  alert-to-record latency p50 {percentile(latencies, 50):.3f} s  p95 {percentile(latencies, 95):.3f} s"
+          f"  p99 {percentile(latencies, 99):.3f} s  max {max(latencies, default=float('nan')):.3f} s")
+    for r in decode_rates:
+        print(f"  {r.name + ' (one core)':<34}{r.per_second:>8,.0f} alerts/s   pipeline / this: {rate / r.per_second:.2f}x")
