@@ -106,9 +106,10 @@ def register_filter_api(app: faust.App, worker: Worker) -> None:
             try:
                 body = await body_of(request)
                 record = create(worker.settings.topic_prefix, "0", "dry run", body.get("sql", ""), body.get("mode", "plain"))
-            except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError) as error:
+                limit = int(body.get("limit", 10))
+            except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError, ValueError) as error:
                 return refusal(self, error)
             result = dry_run(record, await recent_alerts(worker.settings, worker.settings.backfill_alerts))
-            limit = int(body.get("limit", 10))
+            shown = result.records[-limit:] if limit > 0 else []  # [-0:] would be every record
             return self.json({"alerts": result.alerts, "matched": result.matched, "match_rate": result.rate,
-                              "records": [orjson.loads(v) for v in result.records[-limit:]]})
+                              "records": [orjson.loads(v) for v in shown]})

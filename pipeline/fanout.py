@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from .alert import Alert
 from .ingest import Ingested
@@ -32,8 +33,8 @@ class StreamRecord:
 
     @property
     def size(self) -> int:
-        """Bytes on the wire, near enough to compare with the broker's message limit."""
-        return len(self.key) + len(self.value) + sum(len(k) + len(v) for k, v in self.headers) + 64
+        """Bytes as the producer counts them against its limit, so a record we admit is one it sends."""
+        return DefaultRecordBatchBuilder.estimate_size_in_bytes(self.key, self.value, self.headers)
 
 
 def find_matches(registry: FilterRegistry, items: Sequence[Ingested], now_mjd: float | None = None) -> list[Match]:

@@ -14,9 +14,10 @@ from typing import Any
 import orjson
 
 from .filters import compile_filter
-from .topics import filter_topic
+from .topics import filter_topic, valid_user_id
 
 MODES = ("plain", "lite", "full", "email")
+RESERVED_FIELDS = frozenset({"UTC", "alert"})  # keys the record shapes add to the selected fields
 DEFAULT_QUOTA_BYTES = 100_000_000
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
@@ -62,7 +63,7 @@ def validate(record: FilterRecord) -> FilterRecord:
     """The record if it can be saved; InvalidFilter (or the compiler's FilterError) if not."""
     if record.mode not in MODES:
         raise InvalidFilter(f"mode {record.mode!r} is not one of {', '.join(MODES)}")
-    if not str(record.user).isalnum():
+    if not valid_user_id(record.user):
         raise InvalidFilter(f"user id {record.user!r} must be letters and digits only")
     if not re.search(r"[A-Za-z0-9]", record.name):
         raise InvalidFilter(f"filter name {record.name!r} needs at least one letter or digit (it names the topic)")
@@ -71,13 +72,16 @@ def validate(record: FilterRecord) -> FilterRecord:
             raise InvalidFilter(f"e-mail address {record.email!r} is not valid")
     if record.quota_bytes <= 0:
         raise InvalidFilter(f"daily quota must be positive, got {record.quota_bytes}")
-    compile_filter(record.sql)  # raises FilterError with position and cause
+    compiled = compile_filter(record.sql)  # raises FilterError with position and cause
+    clash = RESERVED_FIELDS.intersection(compiled.output_fields)
+    if clash:
+        raise InvalidFilter(f"output field {sorted(clash)[0]!r} is reserved: every record carries its own; use another alias")
     return record
 
 
 def create(prefix: str, user: str, name: str, sql: str, mode: str, **fields: Any) -> FilterRecord:
     record = FilterRecord(id=new_filter_id(), user=str(user), name=name, sql=sql, mode=mode,
-                          topic=filter_topic(prefix, user, name) if str(user).isalnum() else "", **fields)
+                          topic=filter_topic(prefix, user, name) if valid_user_id(user) else "", **fields)
     return validate(record)
 
 

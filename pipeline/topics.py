@@ -19,8 +19,14 @@ def sanitise(name: str) -> str:
     return clean
 
 
+def valid_user_id(user_id: int | str) -> bool:
+    """ASCII letters and digits only: the id is part of a Kafka topic name (`'²'.isalnum()` is true)."""
+    text = str(user_id)
+    return text.isascii() and text.isalnum()
+
+
 def filter_topic(prefix: str, user_id: int | str, name: str) -> str:
     """`lasair_` + `2` + `Has abs mag!` -> `lasair_2Hasabsmag`."""
-    if not str(user_id).isalnum():
+    if not valid_user_id(user_id):
         raise ValueError(f"user id {user_id!r} must be letters and digits only")
     return f"{prefix}{user_id}{sanitise(name)}"
