@@ -12,7 +12,9 @@ from typing import Any
 
 import fastavro
 
-SCHEMA_ROOT = Path(__file__).resolve().parent.parent / "schemas" / "rubin"
+from .settings import Settings
+
+SCHEMA_ROOT = Path(Settings.from_env().schema_dir)  # an installed copy (docker/) points it at its schemas
 LATEST_SCHEMA_ID = 1100
 
 
