@@ -19,7 +19,7 @@ import faust
 from faust.types import EventT
 
 from pipeline.dead_letter import dead_letter_headers
-from pipeline.fanout import find_matches, stream_records
+from pipeline.fanout import email_matches, find_matches, stream_records
 from pipeline.ingest import Ingested, ingest
 from pipeline.payloads import utc_stamp
 from pipeline.registry import SchemaResolver
@@ -30,6 +30,7 @@ from pipeline.usage import UsageBook
 from pipeline.wire import DecodeError
 
 from .compacted_reader import CompactedReader
+from .digests import register_digests
 from .filter_api import register_filter_api
 
 log = logging.getLogger("alertflow.worker")
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> faust.App:
     alerts = app.topic(settings.alert_topic, value_serializer="raw", key_serializer="raw")
     worker = Worker(settings)
     app.alertflow = worker  # type: ignore[attr-defined]
+    digests = register_digests(app, worker, settings)
 
     async def dead_letter(event: EventT, error: DecodeError) -> asyncio.Future:
         msg = event.message
@@ -100,11 +102,13 @@ def create_app(settings: Settings) -> faust.App:
         matches = find_matches(worker.registry, items)
         for match in matches:
             worker.usage.matched(match.filter.record.id, len(match.rows))
-        pending = []
-        for record in stream_records(matches, items, utc_stamp()):
+        pending, utc = [], utc_stamp()
+        for record in stream_records(matches, items, utc):
             f = record.filter.record
             if worker.usage.admit(f.id, f.quota_bytes, record.size, settings.max_message_bytes):
                 pending.append(await app.producer.send(f.topic, record.key, record.value, None, None, record.headers))
+        for email_match in email_matches(matches, items, utc, digests.clock()):
+            pending.append(await digests.send_match(email_match))
         return pending
 
     @app.task

@@ -13,6 +13,8 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
     return [
         TopicSpec(settings.alert_topic, settings.partitions, settings.replication),
         TopicSpec(settings.dead_letter_topic, settings.partitions, settings.replication),
+        # co-partitioned with the digest table: the partition decides which worker owns a digest
+        TopicSpec(settings.email_topic, settings.partitions, settings.replication),
         TopicSpec(settings.registry_topic, 1, settings.replication, COMPACT),
         TopicSpec(settings.usage_topic, 1, settings.replication, COMPACT),
     ]

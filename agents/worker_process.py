@@ -95,6 +95,12 @@ class WorkerProcess:
                 raise TimeoutError(f"worker not ready within {timeout:.0f} s; log: {self.log_path}")
             time.sleep(0.2)
 
+    def kill(self) -> int:
+        """SIGKILL: a crash, with no chance to flush or commit."""
+        assert self.process is not None
+        self.process.kill()
+        return self.process.wait()
+
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, as an orchestrator would; the worker drains, commits and exits."""
         if self.process is None:

@@ -1,4 +1,4 @@
-"""Which filters matched which alerts of a micro-batch, and the records that follow.
+"""Which filters matched which alerts of a micro-batch, and the records and e-mail matches that follow.
 
 All active filters are evaluated together, vectorised over the batch's `objects` rows; payloads
 are built only for the matches, and the lite/full `alert` part once per matched alert.
@@ -12,6 +12,7 @@ import numpy as np
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from .alert import Alert
+from .digest import EmailMatch
 from .ingest import Ingested
 from .payloads import AlertJson, record_headers, record_key, record_value
 from .registry_state import ActiveFilter, FilterRegistry
@@ -59,3 +60,16 @@ def stream_records(matches: Sequence[Match], items: Sequence[Ingested], utc: str
             part = alert_json.get(i) or alert_json.setdefault(i, AlertJson(item.alert))
             value = record_value(compiled.project(item.row, now_mjd), record.mode, part, utc)
             yield StreamRecord(match.filter, item.alert, record_key(item.alert), value, record_headers(record.id, record.version, item.alert))
+
+
+def email_matches(matches: Sequence[Match], items: Sequence[Ingested], utc: str, at: float,
+                  now_mjd: float | None = None) -> Iterator[EmailMatch]:
+    """The matches of e-mail-mode filters, bound for their filter's digest."""
+    for match in matches:
+        record, compiled = match.filter.record, match.filter.compiled
+        if record.streams_to_kafka:
+            continue
+        for i in match.rows:
+            item = items[i]
+            yield EmailMatch(record.id, record.version, item.alert.diaObjectId, item.alert.diaSourceId,
+                             compiled.project(item.row, now_mjd), utc, at)
