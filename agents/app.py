@@ -31,6 +31,7 @@ from pipeline.wire import DecodeError
 
 from .compacted_reader import CompactedReader
 from .digests import register_digests
+from .faust_fetch import cap_fetch_wait
 from .filter_api import register_filter_api
 
 log = logging.getLogger("alertflow.worker")
@@ -43,6 +44,7 @@ OBJECT_PREVIEW = ("diaObjectId", "ra", "decl", "nDiaSources", "latestR", "latest
 
 
 def faust_app(settings: Settings) -> faust.App:
+    cap_fetch_wait(settings.fetch_max_wait_ms)
     return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap}",
@@ -123,6 +125,7 @@ def create_app(settings: Settings) -> faust.App:
             log.critical("could not deliver a record, stopping so that another worker redoes the batch: %r", exc)
             await app.crash(exc)
             return
+        worker.stats.delivered([event.message.timestamp for event in events], time.time())
         for event in events:
             event.ack()
 

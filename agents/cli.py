@@ -126,6 +126,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         schedule = Schedule(rate=args.rate, burst=args.burst, every=args.every)
         return run_pipeline_bench(settings_from(args), args.alerts or 5000, args.filters, args.workers, schedule, args.seed)
+    elif args.what == "soak":
+        from .bench_soak import run_soak
+
+        return run_soak(settings_from(args), args.minutes, args.rate or 300.0, args.filters, args.seed)
     return 0
 
 
@@ -197,7 +201,7 @@ def parser() -> argparse.ArgumentParser:
     d = command("decode", cmd_decode, "print each alert's normalised JSON and its objects row", bootstrap=False)
     d.add_argument("files", nargs="+")
     be = command("bench", cmd_bench, "benchmarks (pipeline: on the embedded broker unless --bootstrap)")
-    be.add_argument("what", choices=["decode", "filters", "pipeline"])
+    be.add_argument("what", choices=["decode", "filters", "pipeline", "soak"])
     be.add_argument("--alerts", type=int, default=None, help="alerts to run (decode: 2000, filters: 10000)")
     be.add_argument("--filters", type=int, default=1000, help="filters (bench filters)")
     be.add_argument("--seed", type=int, default=1)
@@ -205,6 +209,7 @@ def parser() -> argparse.ArgumentParser:
     be.add_argument("--rate", type=float, default=None, help="alerts/s sent (bench pipeline; default: as fast as possible)")
     be.add_argument("--burst", type=int, default=0, help="send alerts in bursts of this size (bench pipeline)")
     be.add_argument("--every", type=float, default=40.0, help="seconds between bursts (bench pipeline)")
+    be.add_argument("--minutes", type=float, default=5.0, help="duration (bench soak; its --rate defaults to 300)")
     m = command("demo", cmd_demo, "the main job on the embedded default: broker, sample alerts replayed, a worker, results")
     m.add_argument("--synthetic", type=int, default=2000)
     m.add_argument("--seed", type=int, default=0)

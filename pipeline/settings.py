@@ -52,6 +52,7 @@ class Settings:
     session_timeout: float = _doc(
         "Consumer-group session timeout, seconds. Tansu completes a group join only after half of it.", 10.0
     )
+    fetch_max_wait_ms: int = _doc("Longest time the broker may hold a worker's fetch that has nothing new, ms.", 100)
     max_message_bytes: int = _doc("Largest record the project produces (the broker's message.max.bytes).", 1_000_000)
     log_level: str = _doc("Log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
 

@@ -1,10 +1,14 @@
 """Counters a worker keeps about what it has done, for its log line and `/stats` page."""
 from __future__ import annotations
 
+import statistics
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
+
+
+LATENCY_SAMPLES = 20_000
 
 
 @dataclass
@@ -21,6 +25,17 @@ class WorkerStats:
     last_at: float | None = None
     dead_lettered: Counter[str] = field(default_factory=Counter)
     last_object: dict[str, Any] | None = None
+    # alert timestamp -> its batch's records acknowledged, seconds; bounded, so memory stays flat
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+
+    def delivered(self, alert_timestamps: list[float], now: float) -> None:
+        self.latencies.extend(now - t for t in alert_timestamps)
+
+    def latency_percentiles(self) -> dict[str, float] | None:
+        if len(self.latencies) < 2:
+            return None
+        cuts = statistics.quantiles(self.latencies, n=100)
+        return {"p50": round(cuts[49], 4), "p95": round(cuts[94], 4), "p99": round(cuts[98], 4)}
 
     def processed(self, n: int, records: int, started: float) -> None:
         """`n` alerts and the `records` they produced, in a batch that began at `started`."""
@@ -40,5 +55,6 @@ class WorkerStats:
             "alerts_per_second": round(self.alerts / span, 1) if span > 0 else None,
             "first_alert_at": self.first_at,
             "last_alert_at": self.last_at,
+            "latency_seconds": self.latency_percentiles(),
             "last_object": self.last_object,
         }

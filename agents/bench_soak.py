@@ -1,0 +1,134 @@
+"""`run.py bench soak --minutes M`: a worker under a steady stream, watched for drift.
+
+Alerts from a pool are sent at a fixed rate for M minutes; every 10 s the run samples what the
+worker has processed, the consumer group's lag (offsets the producer was acknowledged minus
+offsets committed) and the worker's resident memory. A worker that leaks shows memory growing
+with the alerts processed; one that falls behind shows lag growing.
+"""
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+
+from pipeline import benchmarks, filter_record
+from pipeline.avro_codec import bundled_codec
+from pipeline.ingest import ingest
+from pipeline.settings import Settings
+
+from .cli import broker_for
+from .filter_admin import FilterAdmin, ProducerSend
+from .kafka_admin import ensure_topics, group_progress
+from .topology import core_topics
+from .worker_process import WorkerProcess
+
+SAMPLE_SECONDS = 10.0
+POOL = 2000
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class PacedProducer(threading.Thread):
+    """Sends the pool round and round at `rate` alerts/s for `seconds`; tracks acknowledged offsets."""
+
+    def __init__(self, bootstrap: str, topic: str, pool: list[bytes], rate: float, seconds: float):
+        super().__init__(daemon=True)
+        self.bootstrap, self.topic, self.pool, self.rate, self.seconds = bootstrap, topic, pool, rate, seconds
+        self.ends: dict[int, int] = {}
+        self.sent = 0
+
+    def run(self) -> None:
+        asyncio.run(self._run())
+
+    def _acked(self, fut: asyncio.Future) -> None:
+        meta = fut.result()
+        self.ends[meta.partition] = max(self.ends.get(meta.partition, 0), meta.offset + 1)
+
+    async def _run(self) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=5, max_request_size=2_000_000)
+        await producer.start()
+        try:
+            start = time.monotonic()
+            while (elapsed := time.monotonic() - start) < self.seconds:
+                due = int(elapsed * self.rate) - self.sent
+                for _ in range(due):
+                    fut = await producer.send(self.topic, self.pool[self.sent % len(self.pool)], timestamp_ms=int(time.time() * 1000))
+                    fut.add_done_callback(self._acked)
+                    self.sent += 1
+                await asyncio.sleep(0.01)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+
+def lag(settings: Settings, ends: dict[int, int]) -> int:
+    progress = asyncio.run(group_progress(settings.bootstrap, settings.app_id, settings.alert_topic))
+    return sum(max(0, end - progress.get(p, (0, 0))[0]) for p, end in dict(ends).items())
+
+
+def run_soak(settings: Settings, minutes: float, rate: float, n_filters: int, seed: int) -> int:
+    tag = uuid.uuid4().hex[:6]
+    with broker_for(settings) as settings, tempfile.TemporaryDirectory(prefix="alertflow-soak-") as tmp:
+        settings = replace(settings, app_id=f"soak-{tag}", alert_topic=f"soak-alerts-{tag}", dead_letter_topic=f"soak-dead-{tag}",
+                           registry_topic=f"soak-filters-{tag}", usage_topic=f"soak-usage-{tag}", email_topic=f"soak-email-{tag}",
+                           topic_prefix=f"soak{tag}_", data_dir=tmp, session_timeout=6.0)
+        pool = benchmarks.encoded_alerts(POOL, seed)
+        rows = [ingest(m, bundled_codec).row for m in pool]
+        filters = [filter_record.create(settings.topic_prefix, str(i % 97), f"soak {i}", sql, mode)
+                   for i, (sql, mode) in enumerate(benchmarks.selective_filters(rows, n_filters, seed))]
+
+        async def setup() -> None:
+            await ensure_topics(settings.bootstrap, core_topics(settings))
+            async with ProducerSend(settings.bootstrap, settings.max_message_bytes) as send:
+                await FilterAdmin(settings, send).add_many(filters)
+        asyncio.run(setup())
+
+        worker = WorkerProcess.with_free_port(settings, Path(tmp) / "worker.log").start()
+        try:
+            worker.wait_ready(timeout=120)
+            pid = worker.process.pid  # type: ignore[union-attr]
+            start_rss = rss_mb(pid)
+            print(f"soak: {minutes:g} min at {rate:g} alerts/s, {n_filters} filters; worker ready, {start_rss:.0f} MB resident", flush=True)
+            print(f"{'t (s)':>6} {'sent':>8} {'processed':>10} {'lag':>7} {'RSS MB':>8} {'p99 s':>7}", flush=True)
+            producer = PacedProducer(settings.bootstrap, settings.alert_topic, pool, rate, minutes * 60)
+            producer.start()
+            began, samples = time.monotonic(), []
+            while producer.is_alive():
+                producer.join(SAMPLE_SECONDS)
+                stats = worker.stats()
+                sample = (time.monotonic() - began, producer.sent, stats["alerts_processed"], lag(settings, producer.ends), rss_mb(pid),
+                          (stats["latency_seconds"] or {}).get("p99", float("nan")))
+                samples.append(sample)
+                print(f"{sample[0]:>6.0f} {sample[1]:>8} {sample[2]:>10} {sample[3]:>7} {sample[4]:>8.1f} {sample[5]:>7.3f}", flush=True)
+            worker.wait_caught_up(settings.alert_topic, producer.ends, timeout=300)
+            stats = worker.stats()
+            end_rss = rss_mb(pid)
+        finally:
+            worker.stop()
+        print_soak(stats, samples, start_rss, end_rss, rate)
+        return 0
+
+
+def print_soak(stats: dict, samples: list[tuple], start_rss: float, end_rss: float, rate: float) -> None:
+    latency = stats["latency_seconds"] or {}
+    half = samples[len(samples) // 2] if samples else None
+    print()
+    print(f"alerts processed      {stats['alerts_processed']} ({stats['records_produced']} records), offered {rate:g}/s")
+    print(f"throughput            {stats['alerts_per_second']} alerts/s (first to last alert)")
+    print(f"latency               p50 {latency.get('p50')} s  p95 {latency.get('p95')} s  p99 {latency.get('p99')} s"
+          " (alert's timestamp to its batch's records acknowledged; the last 20,000 alerts)")
+    print(f"consumer lag          max {max((s[3] for s in samples), default=0)} alerts during the run, 0 at the end")
+    if half:
+        print(f"worker memory         {start_rss:.0f} MB at start, {half[4]:.0f} MB at {half[2]} alerts, {end_rss:.0f} MB at the end "
+              f"({stats['alerts_processed']} alerts)")
