@@ -5,6 +5,7 @@ filters and payload shaping never see schema-version or container differences.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,8 +55,17 @@ class Alert:
         return out
 
 
+def _time_key(record: dict[str, Any]) -> float:
+    """Sort key: the time, with null and NaN first (as 0.0). A NaN key would break the sort's
+    total order and leave the finite times out of order, which features rely on."""
+    t = record.get("midpointMjdTai")
+    if not isinstance(t, (int, float)) or (isinstance(t, float) and math.isnan(t)):
+        return 0.0
+    return t
+
+
 def _by_time(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(records, key=lambda r: r.get("midpointMjdTai") or 0.0)
+    return sorted(records, key=_time_key)
 
 
 def normalise(record: dict[str, Any], schema_id: int | None) -> Alert:
