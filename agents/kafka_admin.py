@@ -6,6 +6,8 @@ default partition count, which breaks Faust's co-partitioned tables.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -21,11 +23,24 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+@asynccontextmanager
+async def admin_client(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="alertflow-admin")
     await admin.start()
     try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def topic_names(bootstrap: str) -> set[str]:
+    async with admin_client(bootstrap) as admin:
+        return set(await admin.list_topics())
+
+
+async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    async with admin_client(bootstrap) as admin:
         existing = set(await admin.list_topics())
         wanted = [s for s in specs if s.name not in existing]
         if wanted:
@@ -35,8 +50,6 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
             except TopicAlreadyExistsError:
                 pass  # another worker won the race; the topic is there, which is all we need
         return [s.name for s in wanted]
-    finally:
-        await admin.close()
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
@@ -88,15 +101,10 @@ async def read_records(bootstrap: str, topic: str, expected: int, timeout: float
 async def delete_topics(bootstrap: str, names: list[str]) -> None:
     """Delete topics that exist; deleting and re-creating is how a stream's records are dropped
     portably (Tansu has no DeleteRecords)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="alertflow-admin")
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        doomed = [n for n in names if n in existing]
+    async with admin_client(bootstrap) as admin:
+        doomed = [n for n in names if n in set(await admin.list_topics())]
         if doomed:
             await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
 
 
 async def tail_records(bootstrap: str, topic: str, per_partition: int) -> list[ConsumerRecord]:

@@ -22,23 +22,28 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
         yield b
 
 
-@pytest.fixture
-def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
-    """Settings on the session broker with topics and group of this test's own.
+def isolated_settings(bootstrap: str, folder: Path) -> Settings:
+    """Settings on `bootstrap` with topics and group of their own, so tests never see each other.
 
     A 6 s session timeout makes Tansu complete a group join in about 3 s.
     """
     tag = uuid.uuid4().hex[:8]
     return replace(
         Settings.from_env({}),
-        bootstrap=broker.bootstrap,
+        bootstrap=bootstrap,
         alert_topic=f"alerts-{tag}",
         dead_letter_topic=f"dead-{tag}",
         registry_topic=f"filters-{tag}",
         usage_topic=f"usage-{tag}",
+        email_topic=f"email-{tag}",
         topic_prefix=f"t{tag}_",
         app_id=f"alertflow-{tag}",
-        data_dir=str(tmp_path / "data"),
+        data_dir=str(folder / "data"),
         partitions=2,
         session_timeout=6.0,
     )
+
+
+@pytest.fixture
+def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
+    return isolated_settings(broker.bootstrap, tmp_path)

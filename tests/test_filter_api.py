@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 import jsonschema
@@ -24,7 +24,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from agents.embedded_broker import EmbeddedBroker
 from agents.filter_admin import records_for
-from agents.kafka_admin import ensure_topics
+from agents.kafka_admin import ensure_topics, topic_names
 from agents.replay import produce
 from agents.topology import core_topics
 from agents.worker_process import WorkerProcess
@@ -35,6 +35,7 @@ from pipeline.schemas import SCHEMA_ROOT
 from pipeline.settings import Settings
 from pipeline.synthetic import synthetic_messages
 from pipeline.usage import Usage
+from tests.conftest import isolated_settings
 from tests.kafka_clients import read_topic
 
 pytestmark = pytest.mark.integration
@@ -119,14 +120,7 @@ class Api:
 
 
 def topics(bootstrap: str) -> set[str]:
-    async def go() -> set[str]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            return set(await admin.list_topics())
-        finally:
-            await admin.close()
-    return asyncio.run(go())
+    return asyncio.run(topic_names(bootstrap))
 
 
 def describe(bootstrap: str, topic: str) -> tuple[int, dict[str, str]]:
@@ -154,21 +148,8 @@ def stream_bytes(body: dict[str, Any], items: list[Ingested]) -> list[int]:
 @pytest.fixture(scope="module")
 def api(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """One worker for the module (a group join costs seconds); names of the module's own."""
-    tag = uuid.uuid4().hex[:8]
     folder = tmp_path_factory.mktemp("filter-api")
-    settings = replace(
-        Settings.from_env({}),
-        bootstrap=broker.bootstrap,
-        alert_topic=f"alerts-{tag}",
-        dead_letter_topic=f"dead-{tag}",
-        registry_topic=f"filters-{tag}",
-        usage_topic=f"usage-{tag}",
-        topic_prefix=f"t{tag}_",
-        app_id=f"alertflow-{tag}",
-        data_dir=str(folder / "data"),
-        partitions=2,
-        session_timeout=6.0,
-    )
+    settings = isolated_settings(broker.bootstrap, folder)
     asyncio.run(ensure_topics(settings.bootstrap, core_topics(settings)))
     log = folder / "worker.log"
     worker = WorkerProcess.with_free_port(settings, log).start()

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from agents.filter_admin import FilterAdmin, ProducerSend, load_state
-from agents.kafka_admin import ensure_topics
+from agents.kafka_admin import ensure_topics, topic_names
 from agents.replay import produce
 from agents.topology import core_topics
 from agents.worker_process import WorkerProcess
@@ -79,16 +79,7 @@ def header(record: Any, name: str) -> str:
 
 
 def topics(settings: Settings) -> set[str]:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    async def go() -> set[str]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-        await admin.start()
-        try:
-            return set(await admin.list_topics())
-        finally:
-            await admin.close()
-    return asyncio.run(go())
+    return asyncio.run(topic_names(settings.bootstrap))
 
 
 def test_three_modes_shapes_and_consumer_groups(settings: Settings, tmp_path: Path) -> None:
