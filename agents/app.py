@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 import os
 import socket
 import time
@@ -32,6 +33,7 @@ from pipeline.wire import DecodeError
 from .compacted_reader import CompactedReader
 from .digests import register_digests
 from .faust_fetch import cap_fetch_wait
+from .metrics_page import register_metrics
 from .filter_api import register_filter_api
 
 log = logging.getLogger("alertflow.worker")
@@ -76,11 +78,11 @@ class Worker:
             settings.bootstrap, {settings.registry_topic: self.registry.apply, settings.usage_topic: self.usage.apply}
         )
 
-    def decode(self, events: list[EventT]) -> tuple[list[Ingested], list[tuple[EventT, DecodeError]]]:
+    def decode(self, events: list[EventT]) -> tuple[list[tuple[EventT, Ingested]], list[tuple[EventT, DecodeError]]]:
         good, bad = [], []
         for event in events:
             try:
-                good.append(ingest(event.message.value, self.resolver))
+                good.append((event, ingest(event.message.value, self.resolver)))
             except DecodeError as error:
                 bad.append((event, error))
         return good, bad
@@ -92,6 +94,7 @@ def create_app(settings: Settings) -> faust.App:
     worker = Worker(settings)
     app.alertflow = worker  # type: ignore[attr-defined]
     digests = register_digests(app, worker, settings)
+    metrics = register_metrics(app, worker, digests)
 
     async def dead_letter(event: EventT, error: DecodeError) -> asyncio.Future:
         msg = event.message
@@ -100,32 +103,40 @@ def create_app(settings: Settings) -> faust.App:
         worker.stats.dead_lettered[error.reason] += 1
         return await app.producer.send(settings.dead_letter_topic, msg.key, msg.value, None, None, headers)
 
-    async def fan_out(items: list[Ingested]) -> list[asyncio.Future]:
+    async def fan_out(items: list[Ingested]) -> tuple[list[asyncio.Future], Counter[int]]:
+        """Produce every match's record; returns the deliveries and the records per alert (by id)."""
         matches = find_matches(worker.registry, items)
         for match in matches:
             worker.usage.matched(match.filter.record.id, len(match.rows))
-        pending, utc = [], utc_stamp()
+        pending, produced, utc = [], Counter(), utc_stamp()
         for record in stream_records(matches, items, utc):
             f = record.filter.record
             if worker.usage.admit(f.id, f.quota_bytes, record.size, settings.max_message_bytes):
                 pending.append(await app.producer.send(f.topic, record.key, record.value, None, None, record.headers))
+                produced[id(record.alert)] += 1
         for email_match in email_matches(matches, items, utc, digests.clock()):
             pending.append(await digests.send_match(email_match))
-        return pending
+        return pending, produced
 
     @app.task
     async def follow_registry() -> None:
         await worker.reader.follow()
 
-    async def release_when_delivered(events: list[EventT], deliveries: list[asyncio.Future]) -> None:
-        """Drop the batch's extra hold on its messages once every record it caused is on the broker."""
+    async def release_when_delivered(events: list[EventT], deliveries: list[asyncio.Future], sent_at: list[float]) -> None:
+        """Drop the batch's extra hold on its messages once every record it caused is on the broker.
+
+        `sent_at`: for each record produced, the Kafka timestamp of its alert.
+        """
         try:
             await asyncio.gather(*deliveries)
         except Exception as exc:  # their offsets stay uncommitted, so the alerts are processed again
             log.critical("could not deliver a record, stopping so that another worker redoes the batch: %r", exc)
             await app.crash(exc)
             return
-        worker.stats.delivered([event.message.timestamp for event in events], time.time())
+        now = time.time()
+        worker.stats.delivered(sent_at, now)
+        for timestamp in sent_at:
+            metrics.observe_latency(now - timestamp)
         for event in events:
             event.ack()
 
@@ -137,10 +148,12 @@ def create_app(settings: Settings) -> faust.App:
             started = time.time()
             for event in events:  # held until delivery is confirmed: take_events' own ack does not free them
                 event.message.incref()
-            items, bad = worker.decode(events)
+            good, bad = worker.decode(events)
+            items = [item for _, item in good]
             dead = [await dead_letter(event, error) for event, error in bad]
-            records = await fan_out(items)
-            confirming.append(asyncio.ensure_future(release_when_delivered(events, dead + records)))
+            records, produced = await fan_out(items)
+            sent_at = [event.message.timestamp for event, item in good for _ in range(produced[id(item.alert)])]
+            confirming.append(asyncio.ensure_future(release_when_delivered(events, dead + records, sent_at)))
             while len(confirming) > MAX_UNCONFIRMED_BATCHES or (confirming and confirming[0].done()):
                 await confirming.pop(0)
             worker.stats.processed(len(items), len(records), started)

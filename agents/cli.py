@@ -35,10 +35,10 @@ def broker_for(settings: Settings) -> Iterator[Settings]:
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # before the address is printed: a caller may stop us at once
     with EmbeddedBroker(port=args.port) as broker:
         print(broker.bootstrap, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             broker.process.wait()  # type: ignore[union-attr]
     return 0
 
@@ -46,12 +46,15 @@ def cmd_broker(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from faust import Worker
 
+    from pipeline.logs import logging_config
+
     from .app import create_app
 
     with broker_for(settings_from(args)) as settings:
         asyncio.run(ensure_topics(settings.bootstrap, core_topics(settings)))
         app = create_app(settings)
-        worker = Worker(app, loglevel=settings.log_level.lower().replace("warning", "warn"), quiet=True)
+        worker = Worker(app, loglevel=settings.log_level.lower().replace("warning", "warn"), quiet=True,
+                        logging_config=logging_config(settings.log_level, settings.log_format))
         worker.execute_from_commandline()
     return 0
 
@@ -112,6 +115,12 @@ def cmd_consume(args: argparse.Namespace) -> int:
         print("consume: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
         return 2
     return consume(settings.bootstrap, args.topic, group=args.group, from_start=args.from_start, max_records=args.max, timeout=args.timeout)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .status import run_status
+
+    return run_status(settings_from(args))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -198,6 +207,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--from-start", action="store_true", help="read from the start of the topic (a new group does anyway)")
     c.add_argument("--max", type=int, default=None, help="stop after N records")
     c.add_argument("--timeout", type=float, default=10.0, help="stop after this many seconds without a record")
+    command("status", cmd_status, "per filter: today's matches, volume against quota, pending digest; the worker group's lag")
     d = command("decode", cmd_decode, "print each alert's normalised JSON and its objects row", bootstrap=False)
     d.add_argument("files", nargs="+")
     be = command("bench", cmd_bench, "benchmarks (pipeline: on the embedded broker unless --bootstrap)")

@@ -64,7 +64,7 @@ class Digests:
         if record is None or not record.active or record.mode != "email":
             if state.pending:
                 log.info("digest of filter %s dropped (%d pending): filter deleted, inactive or no longer e-mail",
-                         filter_id, len(state.pending) + state.more)
+                         filter_id, len(state.pending) + state.more, extra={"filter_id": filter_id})
             if record is None:
                 self.table.pop(filter_id, None)
             elif state.pending:
@@ -82,9 +82,10 @@ class Digests:
                 state = digest.failed(state, now)
                 self.failures += 1
                 log.warning("digest of filter %s not sent (attempt %d, next in %.0f s): %s",
-                            filter_id, state.attempts, state.next_attempt - now, error)
+                            filter_id, state.attempts, state.next_attempt - now, error, extra={"filter_id": filter_id})
             else:
-                log.info("digest of filter %s sent to %s: %d matches", filter_id, record.email, len(state.pending) + state.more)
+                log.info("digest of filter %s sent to %s: %d matches", filter_id, record.email, len(state.pending) + state.more,
+                         extra={"filter_id": filter_id})
                 state = digest.sent(state, now)
                 self.sent += 1
         self.table[filter_id] = state.to_dict()

@@ -114,7 +114,7 @@ class FilterAdmin:
         record = filter_record.create(self.settings.topic_prefix, user, name, sql, mode, **fields)
         seeded = await self._fresh_topic(record, drop_first=False) if record.streams_to_kafka else 0
         await self._publish(record, record.id)
-        log.info("filter %s added: topic %s, %d records seeded", record.id, record.topic, seeded)
+        log.info("filter %s added: topic %s, %d records seeded", record.id, record.topic, seeded, extra={"filter_id": record.id})
         return record, seeded
 
     async def add_many(self, records: list[FilterRecord]) -> None:
@@ -132,14 +132,15 @@ class FilterAdmin:
                 seeded = await self._fresh_topic(new, drop_first=True)
             if old.streams_to_kafka and old.topic != new.topic:
                 await delete_topics(self.settings.bootstrap, [old.topic])
-        log.info("filter %s updated to v%d: topic %s, %d records seeded", new.id, new.version, new.topic, seeded)
+        log.info("filter %s updated to v%d: topic %s, %d records seeded", new.id, new.version, new.topic, seeded,
+                 extra={"filter_id": new.id})
         return new, seeded
 
     async def delete(self, old: FilterRecord) -> None:
         await self._publish(None, old.id)
         if old.streams_to_kafka:
             await delete_topics(self.settings.bootstrap, [old.topic])
-        log.info("filter %s deleted with topic %s", old.id, old.topic)
+        log.info("filter %s deleted with topic %s", old.id, old.topic, extra={"filter_id": old.id})
 
 
 class ProducerSend:

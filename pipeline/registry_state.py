@@ -45,7 +45,8 @@ class FilterRegistry:
         try:
             self._compiled[filter_id] = ActiveFilter(record, compile_filter(record.sql))
         except FilterError as error:  # saved by an older compiler, refused by this one: skip, say so
-            log.error("filter %s v%d no longer compiles, skipped: %s", filter_id, record.version, error)
+            log.error("filter %s v%d no longer compiles, skipped: %s", filter_id, record.version, error,
+                      extra={"filter_id": filter_id})
             self._compiled.pop(filter_id, None)
 
     def active(self) -> dict[str, ActiveFilter]:

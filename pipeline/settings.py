@@ -55,6 +55,7 @@ class Settings:
     fetch_max_wait_ms: int = _doc("Longest time the broker may hold a worker's fetch that has nothing new, ms.", 100)
     max_message_bytes: int = _doc("Largest record the project produces (the broker's message.max.bytes).", 1_000_000)
     log_level: str = _doc("Log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
+    log_format: str = _doc("Log format: text (human-readable lines) or json (one JSON object per line).", "text")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -25,7 +25,7 @@ class WorkerStats:
     last_at: float | None = None
     dead_lettered: Counter[str] = field(default_factory=Counter)
     last_object: dict[str, Any] | None = None
-    # alert timestamp -> its batch's records acknowledged, seconds; bounded, so memory stays flat
+    # per record: its alert's timestamp -> the broker acknowledged it, seconds; bounded, so memory stays flat
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
 
     def delivered(self, alert_timestamps: list[float], now: float) -> None:
