@@ -33,6 +33,7 @@ from pipeline.wire import DecodeError
 from .compacted_reader import CompactedReader
 from .digests import register_digests
 from .faust_fetch import cap_fetch_wait
+from .kafka_security import faust_credentials
 from .metrics_page import register_metrics
 from .filter_api import register_filter_api
 
@@ -61,6 +62,7 @@ def faust_app(settings: Settings) -> faust.App:
         broker_rebalance_timeout=settings.session_timeout,
         producer_max_request_size=settings.max_message_bytes,
         consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
+        broker_credentials=faust_credentials(settings),
     )
 
 

@@ -28,6 +28,7 @@ from pipeline.wire import decode_record
 from .cli import broker_for
 from .filter_admin import FilterAdmin, ProducerSend
 from .kafka_admin import ensure_topics
+from .kafka_security import client_options
 from .topology import core_topics
 from .worker_process import WorkerProcess
 
@@ -53,7 +54,7 @@ class Schedule:
 
 async def send_alerts(bootstrap: str, topic: str, messages: list[bytes], schedule: Schedule) -> dict[int, int]:
     """Produce on schedule, each message stamped with its send time; returns the end offsets."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2, max_request_size=2_000_000)
+    producer = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, linger_ms=2, max_request_size=2_000_000)
     await producer.start()
     ends: dict[int, int] = {}
     try:
@@ -76,7 +77,7 @@ async def send_alerts(bootstrap: str, topic: str, messages: list[bytes], schedul
 
 async def output_latencies(bootstrap: str, prefix: str, sent_ms: dict[int, int], expected: int, timeout: float = 120) -> list[float]:
     """Seconds from alert to record for every record on the filter topics."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=f"bench-{uuid.uuid4().hex[:6]}",
+    consumer = AIOKafkaConsumer(**client_options(), bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=f"bench-{uuid.uuid4().hex[:6]}",
                                 metadata_max_age_ms=1000, fetch_max_bytes=50_000_000)
     consumer.subscribe(pattern=f"^{re.escape(prefix)}.*")
     await consumer.start()
@@ -147,7 +148,7 @@ def run_pipeline_bench(settings: Settings, n_alerts: int, n_filters: int, worker
 def alert_send_times(settings: Settings, items: list) -> dict[int, int]:
     """diaSourceId -> send timestamp (ms), read back from the alert topic."""
     async def go() -> dict[int, int]:
-        consumer = AIOKafkaConsumer(settings.alert_topic, bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest",
+        consumer = AIOKafkaConsumer(settings.alert_topic, **client_options(), bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest",
                                     group_id=f"bench-times-{uuid.uuid4().hex[:6]}", fetch_max_bytes=50_000_000)
         await consumer.start()
         times: dict[int, int] = {}

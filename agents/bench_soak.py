@@ -25,6 +25,7 @@ from pipeline.settings import Settings
 from .cli import broker_for
 from .filter_admin import FilterAdmin, ProducerSend
 from .kafka_admin import ensure_topics, group_progress
+from .kafka_security import client_options
 from .topology import core_topics
 from .worker_process import WorkerProcess
 
@@ -56,7 +57,7 @@ class PacedProducer(threading.Thread):
         self.ends[meta.partition] = max(self.ends.get(meta.partition, 0), meta.offset + 1)
 
     async def _run(self) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=5, max_request_size=2_000_000)
+        producer = AIOKafkaProducer(**client_options(), bootstrap_servers=self.bootstrap, linger_ms=5, max_request_size=2_000_000)
         await producer.start()
         try:
             start = time.monotonic()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer
 
 from .kafka_admin import topic_partitions
+from .kafka_security import client_options
 
 log = logging.getLogger("alertflow.compacted")
 
@@ -30,7 +31,7 @@ class CompactedReader:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, client_id=self.client_id, enable_auto_commit=False, auto_offset_reset="earliest"
+            **client_options(), bootstrap_servers=self.bootstrap, client_id=self.client_id, enable_auto_commit=False, auto_offset_reset="earliest"
         )
         await self._consumer.start()
         partitions = [tp for topic in self.handlers for tp in await topic_partitions(self._consumer, topic)]

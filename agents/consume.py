@@ -10,10 +10,12 @@ import sys
 
 from aiokafka import AIOKafkaConsumer
 
+from .kafka_security import client_options
+
 
 async def _consume(bootstrap: str, topic: str, group: str | None, from_start: bool, max_records: int | None, timeout: float) -> int:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False
+        topic, **client_options(), bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     n = 0

@@ -28,6 +28,7 @@ from pipeline.wire import DecodeError
 
 from .compacted_reader import CompactedReader
 from .kafka_admin import delete_topics, ensure_topics, tail_records
+from .kafka_security import client_options
 from .topology import core_topics, output_topic
 
 log = logging.getLogger("alertflow.filters")
@@ -147,7 +148,7 @@ class ProducerSend:
     """A `Send` for the command line: one producer, every record awaited until acknowledged."""
 
     def __init__(self, bootstrap: str, max_request_size: int):
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=max_request_size, acks="all")
+        self.producer = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, max_request_size=max_request_size, acks="all")
 
     async def __aenter__(self) -> ProducerSend:
         await self.producer.start()

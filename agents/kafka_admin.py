@@ -14,6 +14,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from .kafka_security import client_options
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -25,7 +27,7 @@ class TopicSpec:
 
 @asynccontextmanager
 async def admin_client(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="alertflow-admin")
+    admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=bootstrap, client_id="alertflow-admin")
     await admin.start()
     try:
         yield admin
@@ -59,7 +61,7 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[Topic
 
 async def group_progress(bootstrap: str, group: str, topic: str) -> dict[int, tuple[int, int]]:
     """Per partition: (committed offset of `group`, log end offset). Committed is 0 when none."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(), bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = await topic_partitions(consumer, topic)
@@ -78,7 +80,7 @@ async def read_records(bootstrap: str, topic: str, expected: int, timeout: float
 
     Stops on a count, not at the high watermark, which Tansu under-reports for batched produce.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(), bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = await topic_partitions(consumer, topic)
@@ -109,7 +111,7 @@ async def delete_topics(bootstrap: str, names: list[str]) -> None:
 
 async def tail_records(bootstrap: str, topic: str, per_partition: int) -> list[ConsumerRecord]:
     """The last `per_partition` records of each partition (as far as the end offsets tell)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(), bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = await topic_partitions(consumer, topic)

@@ -16,6 +16,8 @@ from tqdm import tqdm
 
 from pipeline.wire import wire_messages
 
+from .kafka_security import client_options
+
 
 def file_messages(paths: Iterable[Path], loop: bool = False) -> Iterator[bytes]:
     while True:
@@ -46,7 +48,7 @@ async def produce(
     max_request_size: int = 1_048_576,
 ) -> dict[int, int]:
     """Produce every message (keyless, spread over partitions); wait for every acknowledgement."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_request_size=max_request_size, acks="all")
+    producer = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, linger_ms=5, max_request_size=max_request_size, acks="all")
     await producer.start()
     ends: dict[int, int] = {}
     pending: list[asyncio.Future] = []

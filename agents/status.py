@@ -24,6 +24,7 @@ from pipeline.usage import Usage, UsageBook, utc_day
 
 from .compacted_reader import CompactedReader
 from .kafka_admin import group_progress
+from .kafka_security import client_options
 
 DIGEST_TABLE = "digests"  # the Faust table's name in agents/digests.py; its changelog is <app_id>-<name>-changelog
 CONNECT_TIMEOUT = 3.0
@@ -101,7 +102,7 @@ def check_reachable(bootstrap: str, timeout: float = CONNECT_TIMEOUT) -> None:
 
 
 async def existing_topics(bootstrap: str) -> set[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="alertflow-status")
+    admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=bootstrap, client_id="alertflow-status")
     await admin.start()
     try:
         return set(await admin.list_topics())

@@ -20,6 +20,13 @@ def _doc(text: str, default: Any) -> Any:
 @dataclass(frozen=True)
 class Settings:
     bootstrap: str = _doc("Kafka bootstrap servers (host:port,...). Empty: start the embedded Tansu broker.", "")
+    security_protocol: str = _doc("Kafka security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.", "PLAINTEXT")
+    sasl_mechanism: str = _doc("SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.", "SCRAM-SHA-512")
+    sasl_username: str = _doc("SASL user name.", "")
+    sasl_password: str = _doc("SASL password.", "")
+    ssl_cafile: str = _doc("CA bundle that signed the brokers' certificates (empty: the system's).", "")
+    ssl_certfile: str = _doc("Client certificate for mutual TLS (empty: none).", "")
+    ssl_keyfile: str = _doc("Key of the client certificate.", "")
     alert_topic: str = _doc("Topic the Rubin alerts arrive on.", "lsst-alerts-v11")
     dead_letter_topic: str = _doc("Where undecodable alerts go, bytes unchanged, with the reason in headers.", "alertflow-dead-letter")
     registry_topic: str = _doc("Compacted topic holding every filter (key = filter id).", "alertflow-filters")
