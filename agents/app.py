@@ -184,6 +184,11 @@ def create_app(settings: Settings) -> faust.App:
     async def stats_page(web: Any, request: Any) -> Any:
         return web.json(worker.stats.summary())
 
+    @app.page("/healthz")
+    async def health_page(web: Any, request: Any) -> Any:
+        """Liveness: the event loop answers. Readiness is /ready."""
+        return web.json({"alive": True})
+
     @app.page("/ready")
     async def ready_page(web: Any, request: Any) -> Any:
         """Ready: the filter registry is read whole and this worker has alert partitions."""

@@ -10,7 +10,7 @@ import urllib.request
 
 from pipeline.settings import Settings
 
-PATH = "/stats"
+PATH = "/healthz"
 ANY_INTERFACE = {"", "0.0.0.0", "::"}
 
 

@@ -281,7 +281,7 @@ def test_copied_paths_exist_and_are_not_ignored() -> None:
 def web_server() -> Iterator[int]:
     class Stats(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200 if self.path == "/stats" else 404)
+            self.send_response(200 if self.path == "/healthz" else 404)
             self.end_headers()
 
         def log_message(self, *args: object) -> None:

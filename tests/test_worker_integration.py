@@ -45,6 +45,9 @@ def test_thousand_alerts_and_ten_corrupt(settings, tmp_path: Path) -> None:
     try:
         worker.wait_caught_up(settings.alert_topic, ends, timeout=120)
         stats = worker.stats()
+        assert worker.get("/healthz") == (200, {"alive": True})
+        ready = worker.get("/ready")
+        assert ready[0] == 200 and ready[1]["registry_loaded"] and ready[1]["alert_partitions"] == [0, 1]
     finally:
         status = worker.stop()
 
