@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +48,19 @@ def isolated_settings(bootstrap: str, folder: Path) -> Settings:
 @pytest.fixture
 def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
     return isolated_settings(broker.bootstrap, tmp_path)
+
+
+def named_records(schema: Any, found: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every record type in a parsed Avro schema, by name: for tests that build alerts field by field."""
+    found = {} if found is None else found
+    if isinstance(schema, list):
+        for branch in schema:
+            named_records(branch, found)
+    elif isinstance(schema, dict):
+        if schema.get("type") == "record" and schema["name"] not in found:
+            found[schema["name"]] = schema
+            for field in schema["fields"]:
+                named_records(field["type"], found)
+        elif schema.get("type") == "array":
+            named_records(schema["items"], found)
+    return found

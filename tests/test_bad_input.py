@@ -39,6 +39,7 @@ from pipeline.schemas import SCHEMA_ROOT, parsed_schema
 from pipeline.sky import galactic_latitude
 from pipeline.synthetic import synthetic_alerts
 from pipeline.wire import HEADER, DecodeError, encode_wire
+from tests.conftest import named_records
 
 NAN = math.nan
 UTC = "2026-02-03 04:05:06"
@@ -70,21 +71,7 @@ def refusal(message: bytes | None, schemas: Any = bundled_codec) -> DecodeError:
     return error
 
 
-def _named(schema: Any, found: dict[str, Any]) -> dict[str, Any]:
-    if isinstance(schema, list):
-        for branch in schema:
-            _named(branch, found)
-    elif isinstance(schema, dict):
-        if schema.get("type") == "record" and schema["name"] not in found:
-            found[schema["name"]] = schema
-            for field in schema["fields"]:
-                _named(field["type"], found)
-        elif schema.get("type") == "array":
-            _named(schema["items"], found)
-    return found
-
-
-RECORDS = _named(parsed_schema(1100), {})
+RECORDS = named_records(parsed_schema(1100), {})
 
 
 def _is_nullable(avro: Any) -> bool:

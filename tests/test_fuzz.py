@@ -44,6 +44,7 @@ from pipeline.registry_state import FilterRegistry
 from pipeline.schemas import SCHEMA_ROOT, parsed_schema
 from pipeline.synthetic import synthetic_alerts
 from pipeline.wire import HEADER, DecodeError, encode_wire, wire_messages
+from tests.conftest import named_records
 
 # Passing, the module takes ~15 s. Failing, Hypothesis shrinks the example for up to 300 s
 # (its own cap); a shorter timeout would cut that short and bury the error under a
@@ -395,20 +396,6 @@ REALISTIC: dict[str, st.SearchStrategy[Any]] = {
 TIMESTAMP_MICROS = st.integers(-62135596800_000000, 253402300799_999999)
 
 
-def _named_types(schema: Any, found: dict[str, Any]) -> dict[str, Any]:
-    if isinstance(schema, list):
-        for branch in schema:
-            _named_types(branch, found)
-    elif isinstance(schema, dict):
-        if schema.get("type") == "record" and schema["name"] not in found:
-            found[schema["name"]] = schema
-            for field in schema["fields"]:
-                _named_types(field["type"], found)
-        elif schema.get("type") == "array":
-            _named_types(schema["items"], found)
-    return found
-
-
 class AlertStrategies:
     """Hypothesis strategies for the records of one schema version, read from the schema."""
 
@@ -417,7 +404,7 @@ class AlertStrategies:
 
     def __init__(self, schema_id: int) -> None:
         self.schema = parsed_schema(schema_id)
-        self.named = _named_types(self.schema, {})
+        self.named = named_records(self.schema, {})
         self._records: dict[str, st.SearchStrategy[dict[str, Any]]] = {}
 
     def of_type(self, avro: Any, field: str = "") -> st.SearchStrategy[Any]:
