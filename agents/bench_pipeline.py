@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import statistics
 import tempfile
 import time
 import uuid
@@ -23,6 +22,7 @@ from pipeline import benchmarks, filter_record, payloads
 from pipeline.avro_codec import bundled_codec
 from pipeline.ingest import ingest
 from pipeline.settings import Settings
+from pipeline.stats import percentiles
 from pipeline.wire import decode_record
 
 from .cli import broker_for
@@ -52,11 +52,13 @@ class Schedule:
         return f"at {self.rate:g} alerts/s" if self.rate else "before the workers started (a backlog: latency is queueing)"
 
 
-async def send_alerts(bootstrap: str, topic: str, messages: list[bytes], schedule: Schedule) -> dict[int, int]:
-    """Produce on schedule, each message stamped with its send time; returns the end offsets."""
+async def send_alerts(bootstrap: str, topic: str, messages: list[bytes], schedule: Schedule) -> tuple[dict[int, int], list[int]]:
+    """Produce on schedule, each message stamped with its send time; returns the end offsets and
+    the stamps (ms), in message order."""
     producer = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, linger_ms=2, max_request_size=2_000_000)
     await producer.start()
     ends: dict[int, int] = {}
+    stamps: list[int] = []
     try:
         start = time.monotonic()
         pending = []
@@ -66,13 +68,14 @@ async def send_alerts(bootstrap: str, topic: str, messages: list[bytes], schedul
                 await asyncio.gather(*pending)
                 pending.clear()
                 await asyncio.sleep(wait)
-            pending.append(await producer.send(topic, message, timestamp_ms=int(time.time() * 1000)))
+            stamps.append(int(time.time() * 1000))
+            pending.append(await producer.send(topic, message, timestamp_ms=stamps[-1]))
         for meta in await asyncio.gather(*pending) if pending else []:
             ends[meta.partition] = max(ends.get(meta.partition, 0), meta.offset + 1)
         await producer.flush()
     finally:
         await producer.stop()
-    return ends
+    return ends, stamps
 
 
 async def output_latencies(bootstrap: str, prefix: str, sent_ms: dict[int, int], expected: int, timeout: float = 120) -> list[float]:
@@ -92,10 +95,6 @@ async def output_latencies(bootstrap: str, prefix: str, sent_ms: dict[int, int],
     finally:
         await consumer.stop()
     return latencies
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else (values[0] if values else float("nan"))
 
 
 def run_pipeline_bench(settings: Settings, n_alerts: int, n_filters: int, workers: int, schedule: Schedule, seed: int) -> int:
@@ -121,14 +120,14 @@ def run_pipeline_bench(settings: Settings, n_alerts: int, n_filters: int, worker
         backlog = schedule.rate is None and not schedule.burst
         if backlog:  # throughput alone: the producer must not compete with the workers for the cores
             print("sending the alerts before the workers start ...", flush=True)
-            ends = asyncio.run(send_alerts(settings.bootstrap, settings.alert_topic, messages, schedule))
+            ends, stamps = asyncio.run(send_alerts(settings.bootstrap, settings.alert_topic, messages, schedule))
         procs = [WorkerProcess.with_free_port(settings, Path(tmp) / f"worker{i}.log").start() for i in range(workers)]
         try:
             for p in procs:
                 p.wait_ready(timeout=120)
             if not backlog:
                 print(f"{workers} worker(s) ready; sending alerts, {schedule.describe()} ...", flush=True)
-                ends = asyncio.run(send_alerts(settings.bootstrap, settings.alert_topic, messages, schedule))
+                ends, stamps = asyncio.run(send_alerts(settings.bootstrap, settings.alert_topic, messages, schedule))
             for p in procs:
                 p.wait_caught_up(settings.alert_topic, ends, timeout=600)
             stats = [p.stats() for p in procs]
@@ -140,28 +139,10 @@ def run_pipeline_bench(settings: Settings, n_alerts: int, n_filters: int, worker
         last = max(s["last_alert_at"] for s in stats if s["last_alert_at"])
         processed = sum(s["alerts_processed"] for s in stats)
         print(f"reading {produced} output records back ...", flush=True)
-        latencies = asyncio.run(output_latencies(settings.bootstrap, settings.topic_prefix, alert_send_times(settings, items), produced))
+        sent_ms = {item.alert.diaSourceId: stamp for item, stamp in zip(items, stamps)}
+        latencies = asyncio.run(output_latencies(settings.bootstrap, settings.topic_prefix, sent_ms, produced))
         print_report(n_alerts, n_filters, workers, schedule, processed, produced, last - first, latencies, decode_rates)
         return 0 if processed == n_alerts and len(latencies) == produced else 1
-
-
-def alert_send_times(settings: Settings, items: list) -> dict[int, int]:
-    """diaSourceId -> send timestamp (ms), read back from the alert topic."""
-    async def go() -> dict[int, int]:
-        consumer = AIOKafkaConsumer(settings.alert_topic, **client_options(), bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest",
-                                    group_id=f"bench-times-{uuid.uuid4().hex[:6]}", fetch_max_bytes=50_000_000)
-        await consumer.start()
-        times: dict[int, int] = {}
-        deadline = time.monotonic() + 120
-        try:
-            while len(times) < len(items) and time.monotonic() < deadline:
-                for records in (await consumer.getmany(timeout_ms=1000, max_records=10_000)).values():
-                    for record in records:
-                        times[decode_record(record.value)[1]["diaSourceId"]] = record.timestamp
-        finally:
-            await consumer.stop()
-        return times
-    return asyncio.run(go())
 
 
 def print_report(n_alerts: int, n_filters: int, workers: int, schedule: Schedule, processed: int, produced: int,
@@ -171,7 +152,8 @@ def print_report(n_alerts: int, n_filters: int, workers: int, schedule: Schedule
     print(f"pipeline: {workers} worker(s), {n_filters} filters, {n_alerts} alerts sent {schedule.describe()}")
     print(f"  alerts processed        {processed} ({produced} records, {produced / max(processed, 1):.1f} per alert)")
     print(f"  throughput              {rate:,.0f} alerts/s (first to last alert, all workers)")
-    print(f"  alert-to-record latency p50 {percentile(latencies, 50):.3f} s  p95 {percentile(latencies, 95):.3f} s"
-          f"  p99 {percentile(latencies, 99):.3f} s  max {max(latencies, default=float('nan')):.3f} s")
+    p = percentiles(latencies) or dict.fromkeys((50, 95, 99), float("nan"))
+    print(f"  alert-to-record latency p50 {p[50]:.3f} s  p95 {p[95]:.3f} s  p99 {p[99]:.3f} s"
+          f"  max {max(latencies, default=float('nan')):.3f} s")
     for r in decode_rates:
         print(f"  {r.name + ' (one core)':<34}{r.per_second:>8,.0f} alerts/s   pipeline / this: {rate / r.per_second:.2f}x")

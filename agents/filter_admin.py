@@ -38,10 +38,6 @@ BACKFILL_RECORDS = 10
 Send = Callable[[str, bytes, bytes | None, list[tuple[str, bytes]] | None], Awaitable[Any]]
 
 
-class UnknownFilter(KeyError):
-    pass
-
-
 @dataclass
 class DryRun:
     alerts: int

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import random
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from .filters.bench import bench_filters as run_filter_bench
 from .filters.bench import format_bench
 from .ingest import ingest
 from .schemas import LATEST_SCHEMA_ID, parsed_schema
+from .stats import percentiles
 from .synthetic import synthetic_alerts, synthetic_messages
 from .wire import decode_record
 
@@ -38,8 +38,8 @@ class Rate:
     def per_second(self) -> float:
         return self.alerts / self.seconds
 
-    def percentile(self, q: float) -> float:
-        return statistics.quantiles(self.per_alert_ms, n=100)[int(q) - 1]
+    def percentiles(self) -> dict[int, float]:
+        return percentiles(self.per_alert_ms) or dict.fromkeys((50, 95, 99), float("nan"))
 
 
 def timed(name: str, messages: Sequence[bytes], step: Callable[[bytes], Any]) -> Rate:
@@ -75,7 +75,8 @@ def bench_decode(n: int, seed: int) -> dict[str, Any]:
 def format_rates(rates: list[Rate]) -> str:
     lines = [f"{'path':<44}{'alerts/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"]
     for r in rates:
-        lines.append(f"{r.name:<44}{r.per_second:>10,.0f}{r.percentile(50):>9.3f}{r.percentile(95):>9.3f}{r.percentile(99):>9.3f}")
+        p = r.percentiles()
+        lines.append(f"{r.name:<44}{r.per_second:>10,.0f}{p[50]:>9.3f}{p[95]:>9.3f}{p[99]:>9.3f}")
     base = rates[0].per_second
     for r in rates[1:]:
         lines.append(f"{r.name}: {r.per_second / base:.2f}x the rate of {rates[0].name}")

@@ -18,20 +18,8 @@ SCHEMA_ROOT = Path(Settings.from_env().schema_dir)  # an installed copy (docker/
 LATEST_SCHEMA_ID = 1100
 
 
-def schema_id_for(major: int, minor: int) -> int:
-    return major * 100 + minor
-
-
 def _version_dir(schema_id: int, root: Path) -> Path:
     return root / f"v{schema_id // 100}_{schema_id % 100}"
-
-
-def bundled_schema_ids(root: Path = SCHEMA_ROOT) -> list[int]:
-    ids = []
-    for d in root.glob("v*_*"):
-        major, minor = d.name[1:].split("_")
-        ids.append(schema_id_for(int(major), int(minor)))
-    return sorted(ids)
 
 
 @lru_cache(maxsize=None)

@@ -4,11 +4,19 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
 LATENCY_SAMPLES = 20_000
+
+
+def percentiles(values: Sequence[float], qs: Iterable[int] = (50, 95, 99)) -> dict[int, float] | None:
+    """The q-th percentiles of `values` in one pass; None with fewer than two values."""
+    if len(values) < 2:
+        return None
+    cuts = statistics.quantiles(values, n=100)
+    return {q: cuts[q - 1] for q in qs}
 
 
 @dataclass
@@ -32,10 +40,8 @@ class WorkerStats:
         self.latencies.extend(now - t for t in alert_timestamps)
 
     def latency_percentiles(self) -> dict[str, float] | None:
-        if len(self.latencies) < 2:
-            return None
-        cuts = statistics.quantiles(self.latencies, n=100)
-        return {"p50": round(cuts[49], 4), "p95": round(cuts[94], 4), "p99": round(cuts[98], 4)}
+        cuts = percentiles(self.latencies)
+        return {f"p{q}": round(v, 4) for q, v in cuts.items()} if cuts else None
 
     def processed(self, n: int, records: int, started: float) -> None:
         """`n` alerts and the `records` they produced, in a batch that began at `started`."""

@@ -11,7 +11,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any
 
 import orjson
 
@@ -108,7 +107,3 @@ class UsageBook:
             for filter_id, usage in per_filter.items():
                 total[filter_id].add(usage)
         return dict(total)
-
-
-def usage_to_json(usage: Usage) -> dict[str, Any]:
-    return asdict(usage)
