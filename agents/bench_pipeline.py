@@ -9,6 +9,7 @@ in full with fastavro and with cavro: the rates the pipeline is compared with.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import tempfile
 import time
@@ -29,6 +30,7 @@ from .cli import broker_for
 from .filter_admin import FilterAdmin, ProducerSend
 from .kafka_admin import ensure_topics
 from .kafka_security import client_options
+from .proc_stats import cpu_seconds
 from .topology import core_topics
 from .worker_process import WorkerProcess
 
@@ -50,6 +52,20 @@ class Schedule:
         if self.burst:
             return f"in bursts of {self.burst} alerts every {self.every:g} s"
         return f"at {self.rate:g} alerts/s" if self.rate else "before the workers started (a backlog: latency is queueing)"
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds of each worker, the broker and this process (the producer) while the workers ran."""
+
+    seconds: list[float]  # workers..., broker, this process
+    wall: float
+
+    def describe(self) -> str:
+        *workers, broker, producer = self.seconds
+        cores = os.cpu_count() or 1
+        return (f"  CPU while the workers ran {self.wall:.1f} s on {cores} cores ({cores * self.wall:.1f} core-s): "
+                f"workers {' + '.join(f'{w:.1f}' for w in workers)} s, broker {broker:.1f} s, producer and this benchmark {producer:.1f} s")
 
 
 async def send_alerts(bootstrap: str, topic: str, messages: list[bytes], schedule: Schedule) -> tuple[dict[int, int], list[int]]:
@@ -97,10 +113,20 @@ async def output_latencies(bootstrap: str, prefix: str, sent_ms: dict[int, int],
     return latencies
 
 
+def wait_processed(procs: list[WorkerProcess], n: int, timeout: float) -> None:
+    """Until the workers together have processed `n` alerts, asking their /stats pages: cheap, unlike
+    reading the group's offsets, which would take CPU from the workers being measured."""
+    deadline = time.monotonic() + timeout
+    while sum(p.stats()["alerts_processed"] for p in procs) < n:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the workers did not process {n} alerts within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
 def run_pipeline_bench(settings: Settings, n_alerts: int, n_filters: int, workers: int, schedule: Schedule, seed: int) -> int:
     tag = uuid.uuid4().hex[:6]
-    with broker_for(settings) as settings, tempfile.TemporaryDirectory(prefix="alertflow-bench-") as tmp:
-        settings = replace(settings, app_id=f"bench-{tag}", alert_topic=f"bench-alerts-{tag}", dead_letter_topic=f"bench-dead-{tag}",
+    with broker_for(settings) as (configured, broker_pid), tempfile.TemporaryDirectory(prefix="alertflow-bench-") as tmp:
+        settings = replace(configured, app_id=f"bench-{tag}", alert_topic=f"bench-alerts-{tag}", dead_letter_topic=f"bench-dead-{tag}",
                            registry_topic=f"bench-filters-{tag}", usage_topic=f"bench-usage-{tag}", topic_prefix=f"bench{tag}_",
                            data_dir=tmp, session_timeout=6.0)
         print(f"preparing {n_alerts} synthetic alerts and {n_filters} filters ...", flush=True)
@@ -125,11 +151,15 @@ def run_pipeline_bench(settings: Settings, n_alerts: int, n_filters: int, worker
         try:
             for p in procs:
                 p.wait_ready(timeout=120)
+            pids = [p.process.pid for p in procs] + [broker_pid, os.getpid()]  # type: ignore[union-attr]
+            cpu_before, wall_before = [cpu_seconds(pid) for pid in pids], time.monotonic()
             if not backlog:
                 print(f"{workers} worker(s) ready; sending alerts, {schedule.describe()} ...", flush=True)
                 ends, stamps = asyncio.run(send_alerts(settings.bootstrap, settings.alert_topic, messages, schedule))
+            wait_processed(procs, n_alerts, timeout=600)
+            cpu = CpuUse([cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before)], time.monotonic() - wall_before)
             for p in procs:
-                p.wait_caught_up(settings.alert_topic, ends, timeout=600)
+                p.wait_caught_up(settings.alert_topic, ends, timeout=120)
             stats = [p.stats() for p in procs]
         finally:
             for p in procs:
@@ -142,6 +172,7 @@ def run_pipeline_bench(settings: Settings, n_alerts: int, n_filters: int, worker
         sent_ms = {item.alert.diaSourceId: stamp for item, stamp in zip(items, stamps)}
         latencies = asyncio.run(output_latencies(settings.bootstrap, settings.topic_prefix, sent_ms, produced))
         print_report(n_alerts, n_filters, workers, schedule, processed, produced, last - first, latencies, decode_rates)
+        print(cpu.describe())
         return 0 if processed == n_alerts and len(latencies) == produced else 1
 
 

@@ -2,8 +2,9 @@
 
 Alerts from a pool are sent at a fixed rate for M minutes; every 10 s the run samples what the
 worker has processed, the consumer group's lag (offsets the producer was acknowledged minus
-offsets committed) and the worker's resident memory. A worker that leaks shows memory growing
-with the alerts processed; one that falls behind shows lag growing.
+offsets committed), the worker's resident memory and CPU time per alert, and the embedded
+broker's CPU. A worker that leaks shows memory growing with the alerts processed; one that slows
+down shows its CPU per alert growing; a broker that slows down shows its own CPU growing.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -26,6 +27,7 @@ from .cli import broker_for
 from .filter_admin import FilterAdmin, ProducerSend
 from .kafka_admin import ensure_topics, group_progress
 from .kafka_security import client_options
+from .proc_stats import cpu_seconds, rss_mb
 from .topology import core_topics
 from .worker_process import WorkerProcess
 
@@ -33,11 +35,22 @@ SAMPLE_SECONDS = 10.0
 POOL = 2000
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+@dataclass
+class Sample:
+    seconds: float
+    sent: int
+    processed: int
+    lag: int
+    rss_mb: float
+    p99: float
+    worker_cpu: float  # CPU seconds so far
+    broker_cpu: float
+
+    HEADER = f"{'t (s)':>6} {'sent':>8} {'processed':>10} {'lag':>7} {'RSS MB':>8} {'p99 s':>7} {'worker ms/alert':>16} {'broker CPU':>11}"
+
+    def line(self, previous: Sample) -> str:
+        return (f"{self.seconds:>6.0f} {self.sent:>8} {self.processed:>10} {self.lag:>7} {self.rss_mb:>8.1f} {self.p99:>7.3f}"
+                f" {cpu_per_alert(previous, self):>16.2f} {broker_share(previous, self):>10.0f}%")
 
 
 class PacedProducer(threading.Thread):
@@ -80,8 +93,8 @@ def lag(settings: Settings, ends: dict[int, int]) -> int:
 
 def run_soak(settings: Settings, minutes: float, rate: float, n_filters: int, seed: int) -> int:
     tag = uuid.uuid4().hex[:6]
-    with broker_for(settings) as settings, tempfile.TemporaryDirectory(prefix="alertflow-soak-") as tmp:
-        settings = replace(settings, app_id=f"soak-{tag}", alert_topic=f"soak-alerts-{tag}", dead_letter_topic=f"soak-dead-{tag}",
+    with broker_for(settings) as (configured, broker_pid), tempfile.TemporaryDirectory(prefix="alertflow-soak-") as tmp:
+        settings = replace(configured, app_id=f"soak-{tag}", alert_topic=f"soak-alerts-{tag}", dead_letter_topic=f"soak-dead-{tag}",
                            registry_topic=f"soak-filters-{tag}", usage_topic=f"soak-usage-{tag}", email_topic=f"soak-email-{tag}",
                            topic_prefix=f"soak{tag}_", data_dir=tmp, session_timeout=6.0)
         pool = benchmarks.encoded_alerts(POOL, seed)
@@ -101,35 +114,51 @@ def run_soak(settings: Settings, minutes: float, rate: float, n_filters: int, se
             pid = worker.process.pid  # type: ignore[union-attr]
             start_rss = rss_mb(pid)
             print(f"soak: {minutes:g} min at {rate:g} alerts/s, {n_filters} filters; worker ready, {start_rss:.0f} MB resident", flush=True)
-            print(f"{'t (s)':>6} {'sent':>8} {'processed':>10} {'lag':>7} {'RSS MB':>8} {'p99 s':>7}", flush=True)
+            print(Sample.HEADER, flush=True)
             producer = PacedProducer(settings.bootstrap, settings.alert_topic, pool, rate, minutes * 60)
+            began = time.monotonic()
+            samples = [Sample(0.0, 0, 0, 0, start_rss, float("nan"), cpu_seconds(pid), cpu_seconds(broker_pid))]
             producer.start()
-            began, samples = time.monotonic(), []
             while producer.is_alive():
                 producer.join(SAMPLE_SECONDS)
                 stats = worker.stats()
-                sample = (time.monotonic() - began, producer.sent, stats["alerts_processed"], lag(settings, producer.ends), rss_mb(pid),
-                          (stats["latency_seconds"] or {}).get("p99", float("nan")))
-                samples.append(sample)
-                print(f"{sample[0]:>6.0f} {sample[1]:>8} {sample[2]:>10} {sample[3]:>7} {sample[4]:>8.1f} {sample[5]:>7.3f}", flush=True)
+                samples.append(Sample(time.monotonic() - began, producer.sent, stats["alerts_processed"], lag(settings, producer.ends),
+                                      rss_mb(pid), (stats["latency_seconds"] or {}).get("p99", float("nan")),
+                                      cpu_seconds(pid), cpu_seconds(broker_pid)))
+                print(samples[-1].line(samples[-2]), flush=True)
             worker.wait_caught_up(settings.alert_topic, producer.ends, timeout=300)
             stats = worker.stats()
             end_rss = rss_mb(pid)
         finally:
             worker.stop()
-        print_soak(stats, samples, start_rss, end_rss, rate)
+        print_soak(stats, samples, end_rss, rate)
         return 0
 
 
-def print_soak(stats: dict, samples: list[tuple], start_rss: float, end_rss: float, rate: float) -> None:
+def print_soak(stats: dict, samples: list[Sample], end_rss: float, rate: float) -> None:
     latency = stats["latency_seconds"] or {}
-    half = samples[len(samples) // 2] if samples else None
+    start, half = samples[0], samples[len(samples) // 2]
+    first, last = samples[1:7], samples[-6:]  # the first and the last minute
     print()
     print(f"alerts processed      {stats['alerts_processed']} ({stats['records_produced']} records), offered {rate:g}/s")
     print(f"throughput            {stats['alerts_per_second']} alerts/s (first to last alert)")
     print(f"latency               p50 {latency.get('p50')} s  p95 {latency.get('p95')} s  p99 {latency.get('p99')} s"
           " (alert's timestamp to its batch's records acknowledged; the last 20,000 alerts)")
-    print(f"consumer lag          max {max((s[3] for s in samples), default=0)} alerts during the run, 0 at the end")
-    if half:
-        print(f"worker memory         {start_rss:.0f} MB at start, {half[4]:.0f} MB at {half[2]} alerts, {end_rss:.0f} MB at the end "
-              f"({stats['alerts_processed']} alerts)")
+    print(f"consumer lag          max {max(s.lag for s in samples)} alerts during the run, 0 at the end")
+    print(f"worker memory         {start.rss_mb:.0f} MB at start, {half.rss_mb:.0f} MB at {half.processed} alerts, {end_rss:.0f} MB at the end "
+          f"({stats['alerts_processed']} alerts)")
+    if len(samples) > 2:
+        print(f"worker CPU per alert  {cpu_per_alert(samples[0], first[-1]):.2f} ms in the first minute, "
+              f"{cpu_per_alert(last[0], last[-1]):.2f} ms in the last")
+        print(f"broker CPU            {broker_share(samples[0], first[-1]):.0f}% of a core in the first minute, "
+              f"{broker_share(last[0], last[-1]):.0f}% in the last (embedded broker only)")
+
+
+def cpu_per_alert(a: Sample, b: Sample) -> float:
+    """The worker's CPU milliseconds per alert processed between two samples."""
+    return 1000 * (b.worker_cpu - a.worker_cpu) / max(b.processed - a.processed, 1)
+
+
+def broker_share(a: Sample, b: Sample) -> float:
+    """The broker's CPU between two samples, in percent of one core."""
+    return 100 * (b.broker_cpu - a.broker_cpu) / max(b.seconds - a.seconds, 1e-9)

@@ -24,14 +24,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 @contextlib.contextmanager
-def broker_for(settings: Settings) -> Iterator[Settings]:
-    """The configured broker, or the embedded default started for the duration."""
+def broker_for(settings: Settings) -> Iterator[tuple[Settings, int | None]]:
+    """The configured broker, or the embedded default started for the duration.
+
+    Also yields the embedded broker's process id (None for a configured broker): benchmarks
+    report its CPU, since it shares the machine with the workers.
+    """
     if settings.bootstrap:
-        yield settings
+        yield settings, None
         return
     with EmbeddedBroker() as broker:
         print(f"embedded broker (Tansu) on {broker.bootstrap}", file=sys.stderr, flush=True)
-        yield settings.with_bootstrap(broker.bootstrap)
+        yield settings.with_bootstrap(broker.bootstrap), broker.process.pid  # type: ignore[union-attr]
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
@@ -50,7 +54,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
-    with broker_for(settings_from(args)) as settings:
+    with broker_for(settings_from(args)) as (settings, _):
         asyncio.run(ensure_topics(settings.bootstrap, core_topics(settings)))
         app = create_app(settings)
         worker = Worker(app, loglevel=settings.log_level.lower().replace("warning", "warn"), quiet=True,

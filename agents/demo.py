@@ -89,7 +89,7 @@ def add_filters(settings: Settings) -> list[FilterRecord]:
 
 
 def run_demo(settings: Settings, synthetic: int, seed: int) -> int:
-    with broker_for(settings) as settings, tempfile.TemporaryDirectory(prefix="alertflow-demo-") as tmp, LocalMailbox() as mailbox:
+    with broker_for(settings) as (settings, _), tempfile.TemporaryDirectory(prefix="alertflow-demo-") as tmp, LocalMailbox() as mailbox:
         settings = replace(settings, data_dir=tmp, smtp_host="127.0.0.1", smtp_port=mailbox.port, digest_check_seconds=1.0)
         asyncio.run(ensure_topics(settings.bootstrap, core_topics(settings)))
         filters = add_filters(settings)

@@ -59,6 +59,9 @@ class Settings:
     session_timeout: float = _doc(
         "Consumer-group session timeout, seconds. Tansu completes a group join only after half of it.", 10.0
     )
+    max_unconfirmed_mb: float = _doc(
+        "Megabytes of alerts and records a worker may hold unacknowledged by the broker; past it, it waits (bounds memory when the broker is slow).", 64.0
+    )
     fetch_max_wait_ms: int = _doc("Longest time the broker may hold a worker's fetch that has nothing new, ms.", 100)
     max_message_bytes: int = _doc("Largest record the project produces (the broker's message.max.bytes).", 1_000_000)
     log_level: str = _doc("Log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
