@@ -121,11 +121,11 @@ def create_app(settings: Settings) -> faust.App:
             worker.usage.matched(match.filter.record.id, len(match.rows))
         pending, produced, size, utc = [], Counter(), 0, utc_stamp()
         for record in stream_records(matches, items, utc):
-            f = record.filter.record
-            if worker.usage.admit(f.id, f.quota_bytes, record.size, settings.max_message_bytes):
+            f, record_size = record.filter.record, record.size
+            if worker.usage.admit(f.id, f.quota_bytes, record_size, settings.max_message_bytes):
                 pending.append(await app.producer.send(f.topic, record.key, record.value, None, None, record.headers))
                 produced[id(record.alert)] += 1
-                size += record.size
+                size += record_size
         for email_match in email_matches(matches, items, utc, digests.clock()):
             pending.append(await digests.send_match(email_match))
         return pending, produced, size
