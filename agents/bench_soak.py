@@ -138,7 +138,7 @@ def run_soak(settings: Settings, minutes: float, rate: float, n_filters: int, se
 def print_soak(stats: dict, samples: list[Sample], end_rss: float, rate: float) -> None:
     latency = stats["latency_seconds"] or {}
     start, half = samples[0], samples[len(samples) // 2]
-    first, last = samples[1:7], samples[-6:]  # the first and the last minute
+    minute = min(int(60 / SAMPLE_SECONDS), len(samples) - 1)  # samples apart
     print()
     print(f"alerts processed      {stats['alerts_processed']} ({stats['records_produced']} records), offered {rate:g}/s")
     print(f"throughput            {stats['alerts_per_second']} alerts/s (first to last alert)")
@@ -148,10 +148,10 @@ def print_soak(stats: dict, samples: list[Sample], end_rss: float, rate: float) 
     print(f"worker memory         {start.rss_mb:.0f} MB at start, {half.rss_mb:.0f} MB at {half.processed} alerts, {end_rss:.0f} MB at the end "
           f"({stats['alerts_processed']} alerts)")
     if len(samples) > 2:
-        print(f"worker CPU per alert  {cpu_per_alert(samples[0], first[-1]):.2f} ms in the first minute, "
-              f"{cpu_per_alert(last[0], last[-1]):.2f} ms in the last")
-        print(f"broker CPU            {broker_share(samples[0], first[-1]):.0f}% of a core in the first minute, "
-              f"{broker_share(last[0], last[-1]):.0f}% in the last (embedded broker only)")
+        first, last = (start, samples[minute]), (samples[-1 - minute], samples[-1])
+        print(f"worker CPU per alert  {cpu_per_alert(*first):.2f} ms in the first minute, {cpu_per_alert(*last):.2f} ms in the last")
+        print(f"broker CPU            {broker_share(*first):.0f}% of a core in the first minute, "
+              f"{broker_share(*last):.0f}% in the last (embedded broker only)")
 
 
 def cpu_per_alert(a: Sample, b: Sample) -> float:
