@@ -49,7 +49,7 @@ class Settings:
     partitions: int = _doc("Partitions of every topic the project creates (alert topic included, when it creates it).", 4)
     replication: int = _doc("Replication factor of created topics.", 1)
     app_id: str = _doc("Faust application id: the consumer group of the workers.", "alertflow")
-    schema_dir: str = _doc("Folder of bundled Rubin Avro schemas (vMAJOR_MINOR/ sub-folders).", str(REPO_ROOT / "schemas" / "rubin"))
+    schema_dir: str = _doc("Folder of Rubin Avro schemas (vMAJOR_MINOR/ sub-folders); empty: the ones shipped in the package.", "")
     schema_registry_url: str = _doc("Confluent schema registry; schema ids not bundled are fetched from it once.", "")
     data_dir: str = _doc("Worker state folder (Faust table stores).", str(REPO_ROOT / "data"))
     web_port: int = _doc("Port of the worker's web server.", 6066)

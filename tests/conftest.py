@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 
-from agents.embedded_broker import EmbeddedBroker
-from pipeline.schemas import SCHEMA_ROOT
+from agents.dev.broker import EmbeddedBroker
+from agents.kafka.connection import KafkaConnection
 from pipeline.settings import Settings
-
-SAMPLES = SCHEMA_ROOT / "samples"
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +62,8 @@ def named_records(schema: Any, found: dict[str, Any] | None = None) -> dict[str,
         elif schema.get("type") == "array":
             named_records(schema["items"], found)
     return found
+
+
+def connection(settings: Settings) -> KafkaConnection:
+    """The one connection object every Kafka client of these settings gets."""
+    return KafkaConnection.from_settings(settings)

@@ -346,11 +346,8 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     """site-packages as the wheel has it, WORKDIR with the COPYs, and the image's ENV."""
     root = tmp_path_factory.mktemp("image")
     site, app = root / "site-packages", root / WORKDIR.lstrip("/")
-    for package in wheel_packages():
-        target = site.joinpath(*package.split("."))
-        target.mkdir(parents=True)
-        for module in REPO.joinpath(*package.split(".")).glob("*.py"):
-            shutil.copy(module, target)
+    for package in (p for p in wheel_packages() if "." not in p):  # with their package data, as the wheel has them
+        shutil.copytree(REPO / package, site / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for sources, dest in copies(FINAL):
         into = app / dest
         for src in sources:
@@ -368,7 +365,7 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
         env[key] = value
     env["PYTHONPATH"] = str(site)
     (root / "boot.py").write_text(BOOT)
-    (app / "import_worker.py").write_text("import agents.app\n")
+    (app / "import_worker.py").write_text("import agents.worker.app\n")
     return root, env
 
 

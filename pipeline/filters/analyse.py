@@ -20,11 +20,11 @@ from typing import NoReturn
 
 from sqlglot import exp
 
-from ..columns import COLUMN_NAMES
+from pipeline.features.columns import COLUMN_NAMES
 from .batch import COLUMN_KINDS
 from .errors import FilterError, closest, node_offset, subquery_offset
 from .functions import FUNCTION_NAMES, FUNCTIONS, anonymous
-from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, Col, Const, Node, Op
+from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, Col, Const, Node, Op, balanced, cast, fold, null_is_false
 from .kernels import LikePattern
 from .parse import TABLE, ParsedFilter
 
@@ -46,7 +46,7 @@ class Analysis:
 def analyse(parsed: ParsedFilter) -> Analysis:
     builder = Builder(parsed)
     outputs = builder.outputs(parsed.items)
-    where = _null_is_false(builder.boolean(parsed.where)) if parsed.where is not None else None
+    where = null_is_false(builder.boolean(parsed.where)) if parsed.where is not None else None
     names = [name for name, _ in outputs]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     warnings = list(parsed.warnings)
@@ -241,7 +241,7 @@ class Builder:
                 stack.extend((current.expression, current.this))
             else:
                 operands.append(self.boolean(current))
-        return _balanced(_LOGIC[kind], operands)
+        return balanced(_LOGIC[kind], operands)
 
     def _pair(self, left: exp.Expression, right: exp.Expression, context: str) -> tuple[str, Node, Node]:
         type_, (a, b) = self.unify([(self.build(left), left), (self.build(right), right)], context)
@@ -290,7 +290,7 @@ class Builder:
         if all(isinstance(item, Const) for item in items):
             present = frozenset(item.value for item in items if item.value is not None)
             return Op("in_consts", BOOL, (x,), (present, any(item.value is None for item in items)))
-        return _balanced("or_", [Op("eq", BOOL, (x, item)) for item in items])
+        return balanced("or_", [Op("eq", BOOL, (x, item)) for item in items])
 
     def _like(self, node: exp.Expression) -> Node:
         escape = _DEFAULT_ESCAPE
@@ -342,46 +342,6 @@ class Builder:
         sources = [node.this, *node.expressions]
         type_, values = self.unify([(self.build(n), n) for n in sources], "COALESCE")
         return values[0] if len(values) == 1 else Op("coalesce", type_, tuple(values))
-
-
-def _balanced(helper: str, operands: Sequence[Node]) -> Node:
-    """AND, OR and XOR are associative in three-valued logic: a balanced tree keeps long
-    chains shallow for everything that walks the IR."""
-    if len(operands) == 1:
-        return operands[0]
-    middle = len(operands) // 2
-    return Op(helper, BOOL, (_balanced(helper, operands[:middle]), _balanced(helper, operands[middle:])))
-
-
-def _null_is_false(node: Node) -> Node:
-    """Under WHERE, NULL and FALSE both reject, so the top AND/OR chain may skip NULL tracking.
-
-    The rewrite stops at any other operator (NOT, comparisons of predicates, ...), where
-    NULL and FALSE differ.
-    """
-    if isinstance(node, Op) and node.helper in ("and_", "or_"):
-        return Op(f"{node.helper}true", BOOL, tuple(_null_is_false(arg) for arg in node.args))
-    return node
-
-
-def cast(ir: Node, target: str) -> Node:
-    """Convert between numeric types (bool -> int -> float); NULL literals take any type."""
-    if ir.type == target:
-        return ir
-    if isinstance(ir, Const):
-        if ir.value is None:
-            return Const(None, target)
-        return Const(float(ir.value) if target == FLOAT else int(ir.value), target)
-    return Op("to_float" if target == FLOAT else "to_int", target, (ir,))
-
-
-def fold(ir: Node) -> Node:
-    """Lower-case a string for comparison (MySQL's default collation ignores case)."""
-    if isinstance(ir, Const):
-        return ir if ir.value is None else Const(ir.value.lower(), STR)
-    if isinstance(ir, Col):
-        return Col(ir.name, STR, folded=True)
-    return Op("fold", STR, (ir,))
 
 
 _HANDLERS: dict[type[exp.Expression], Callable[[Builder, exp.Expression], Node]] = {

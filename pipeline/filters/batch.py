@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..columns import COLUMN_NAMES, INTEGER_COLUMNS, STRING_COLUMNS
+from pipeline.features.columns import COLUMN_NAMES, INTEGER_COLUMNS, STRING_COLUMNS
 from .ir import FLOAT, INT, INT64_MAX, INT64_MIN, STR
 
 COLUMN_KINDS: dict[str, str] = {

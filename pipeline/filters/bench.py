@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..columns import COLUMN_NAMES
+from pipeline.features.columns import COLUMN_NAMES
 from .batch import COLUMN_KINDS, ColumnBatch
 from .compiled import CompiledFilter, FilterSet, compile_filter
 from .ir import INT, STR

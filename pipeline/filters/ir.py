@@ -10,6 +10,7 @@ Types follow MySQL's classes: `bool` (MySQL's 0/1 integers from predicates), `in
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -112,3 +113,46 @@ def uses_now(node: Node) -> bool:
         if isinstance(current, Op):
             stack.extend(current.args)
     return False
+
+
+# ---------------------------------------------------------------- rewrites the analyser applies
+
+
+def balanced(helper: str, operands: Sequence[Node]) -> Node:
+    """AND, OR and XOR are associative in three-valued logic: a balanced tree keeps long
+    chains shallow for everything that walks the IR."""
+    if len(operands) == 1:
+        return operands[0]
+    middle = len(operands) // 2
+    return Op(helper, BOOL, (balanced(helper, operands[:middle]), balanced(helper, operands[middle:])))
+
+
+def null_is_false(node: Node) -> Node:
+    """Under WHERE, NULL and FALSE both reject, so the top AND/OR chain may skip NULL tracking.
+
+    The rewrite stops at any other operator (NOT, comparisons of predicates, ...), where
+    NULL and FALSE differ.
+    """
+    if isinstance(node, Op) and node.helper in ("and_", "or_"):
+        return Op(f"{node.helper}true", BOOL, tuple(null_is_false(arg) for arg in node.args))
+    return node
+
+
+def cast(ir: Node, target: str) -> Node:
+    """Convert between numeric types (bool -> int -> float); NULL literals take any type."""
+    if ir.type == target:
+        return ir
+    if isinstance(ir, Const):
+        if ir.value is None:
+            return Const(None, target)
+        return Const(float(ir.value) if target == FLOAT else int(ir.value), target)
+    return Op("to_float" if target == FLOAT else "to_int", target, (ir,))
+
+
+def fold(ir: Node) -> Node:
+    """Lower-case a string for comparison (MySQL's default collation ignores case)."""
+    if isinstance(ir, Const):
+        return ir if ir.value is None else Const(ir.value.lower(), STR)
+    if isinstance(ir, Col):
+        return Col(ir.name, STR, folded=True)
+    return Op("fold", STR, (ir,))

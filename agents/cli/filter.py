@@ -1,0 +1,110 @@
+"""`run.py filter ...`: check, dry-run and manage filters from the command line."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from agents.kafka.connection import KafkaConnection
+from agents.store.filters import FilterAdmin, ProducerSend, dry_run, load_state
+from pipeline.decode.wire import DecodeError, read_alerts
+from pipeline.features.ingest import Ingested, with_features
+from pipeline.filters import FilterError
+from pipeline.settings import Settings
+from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create
+from pipeline.streams.usage import Usage
+from .filter_check import check
+
+NEEDS_BROKER = {"add", "update", "delete", "list", "show"}
+YES_NO = {"yes": True, "no": False}
+
+
+def run_filter_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "check":
+        return check(args.sql)
+    if args.action == "test":
+        return test_command(args, settings)
+    if not settings.bootstrap:
+        print(f"filter {args.action}: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(manage(args, settings))
+    except (InvalidFilter, FilterError) as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+
+
+def test_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        record = create(settings.topic_prefix, "0", "test", args.sql, args.mode)
+    except FilterError:
+        return check(args.sql)  # prints where and why
+    items: list[Ingested] = []
+    for path in args.files:
+        try:
+            items.extend(with_features(alert) for alert in read_alerts(Path(path)))
+        except (DecodeError, OSError) as error:
+            print(f"error: {path}: {error}", file=sys.stderr)
+            return 1
+    result = dry_run(record, items)
+    for value in result.records[: args.limit]:
+        sys.stdout.buffer.write(value + b"\n")
+    print(f"matched {result.matched} of {result.alerts} alerts ({100 * result.rate:.1f}%)", file=sys.stderr)
+    return 0
+
+
+def describe(record: FilterRecord, usage: Usage | None) -> str:
+    usage = usage or Usage()
+    last = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(usage.last_record)) if usage.last_record else "-"
+    lines = [f"{k:<14}{v}" for k, v in asdict(record).items() if k not in ("created", "updated")]
+    lines += [
+        f"{'created':<14}{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(record.created))} UTC",
+        f"{'updated':<14}{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(record.updated))} UTC",
+        f"{'today':<14}{usage.matches} matches, {usage.records} records, {usage.bytes} bytes of {record.quota_bytes}"
+        f" ({100 * usage.bytes / record.quota_bytes:.1f}%), last record {last}",
+        f"{'rejected':<14}{usage.rejected_records} records, {usage.rejected_bytes} bytes"
+        f" ({usage.too_large} larger than the broker accepts)",
+    ]
+    return "\n".join(lines)
+
+
+def changes_from(args: argparse.Namespace) -> dict:
+    changes = {k: getattr(args, k) for k in ("name", "mode", "sql", "email", "description", "quota_bytes")}
+    changes.update({k: YES_NO[getattr(args, k)] for k in ("active", "public") if getattr(args, k)})
+    return {k: v for k, v in changes.items() if v is not None}
+
+
+async def manage(args: argparse.Namespace, settings: Settings) -> int:
+    kafka = KafkaConnection.from_settings(settings)
+    registry, usage = await load_state(settings, kafka)
+    totals = usage.totals()
+    if args.action == "list":
+        for r in sorted(registry.records.values(), key=lambda r: (r.user, r.name)):
+            state = "active" if r.active else "inactive"
+            print(f"{r.id}  user {r.user:<6} {r.mode:<6} {state:<8} {r.topic or '-':<40} {r.name}")
+        return 0
+    if args.action != "add":
+        old = registry.records.get(args.id)
+        if old is None:
+            print(f"no filter {args.id}", file=sys.stderr)
+            return 1
+        if args.action == "show":
+            print(describe(old, totals.get(old.id)))
+            return 0
+    async with ProducerSend(kafka, settings.max_message_bytes) as send:
+        admin = FilterAdmin(settings, kafka, send)
+        if args.action == "add":
+            record, seeded = await admin.add(args.user, args.name, args.sql, args.mode, email=args.email,
+                                             description=args.description, public=args.public,
+                                             **({"quota_bytes": args.quota_bytes} if args.quota_bytes else {}))
+            print(f"filter {record.id} topic {record.topic or '-'} ({seeded} records seeded)")
+        elif args.action == "update":
+            record, seeded = await admin.update(old, **changes_from(args))
+            print(f"filter {record.id} v{record.version} topic {record.topic or '-'} ({seeded} records seeded)")
+        elif args.action == "delete":
+            await admin.delete(old)
+            print(f"filter {old.id} deleted")
+    return 0

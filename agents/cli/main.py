@@ -1,0 +1,218 @@
+"""`python run.py COMMAND`: the one entry point for operators, developers and CI."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+import orjson
+
+from agents.dev.broker import EmbeddedBroker, broker_for
+from agents.kafka.admin import ensure_topics
+from agents.kafka.connection import KafkaConnection
+from agents.kafka.topology import core_topics
+from pipeline.decode.wire import DecodeError, read_alerts
+from pipeline.settings import Settings
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(bootstrap=getattr(args, "bootstrap", None))
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # before the address is printed: a caller may stop us at once
+    with EmbeddedBroker(port=args.port) as broker:
+        print(broker.bootstrap, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            broker.process.wait()  # type: ignore[union-attr]
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from faust import Worker
+
+    from agents.worker.app import create_app
+    from pipeline.observe.logs import logging_config
+
+    with broker_for(settings_from(args)) as (settings, kafka, _):
+        asyncio.run(ensure_topics(kafka, core_topics(settings)))
+        app = create_app(settings, kafka)
+        worker = Worker(app, loglevel=settings.log_level.lower().replace("warning", "warn"), quiet=True,
+                        logging_config=logging_config(settings.log_level, settings.log_format))
+        worker.execute_from_commandline()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from pipeline.synthetic.alerts import synthetic_messages
+    from .replay import file_messages, produce
+
+    if not args.paths and args.synthetic is None:
+        print("replay: give files, or --synthetic N", file=sys.stderr)
+        return 2
+    settings = settings_from(args)
+    if not settings.bootstrap:
+        print("replay: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP (see `run.py broker`)", file=sys.stderr)
+        return 2
+    if args.synthetic is not None:
+        messages, total = synthetic_messages(args.synthetic, args.seed), args.synthetic
+    else:
+        messages, total = file_messages([Path(p) for p in args.paths], loop=args.loop), None
+    kafka = KafkaConnection.from_settings(settings)
+    asyncio.run(ensure_topics(kafka, core_topics(settings)))
+    try:
+        ends = asyncio.run(produce(kafka, settings.alert_topic, messages, rate=args.rate, total=total))
+    except DecodeError as error:
+        print(f"replay: {error}", file=sys.stderr)
+        return 1
+    print(f"replayed {sum(ends.values())} messages up to offsets {dict(sorted(ends.items()))} on {settings.alert_topic}")
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from pipeline.features.ingest import with_features
+
+    status = 0
+    for path in args.files:
+        try:
+            for alert in read_alerts(Path(path)):
+                ingested = with_features(alert)
+                out = {"alert": alert.to_json_dict(), "objects": ingested.row}
+                sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+        except (DecodeError, OSError) as error:
+            print(f"error: {path}: {error}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def cmd_filter(args: argparse.Namespace) -> int:
+    from .filter import run_filter_command
+
+    return run_filter_command(args, settings_from(args))
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    from .consume import consume
+
+    settings = settings_from(args)
+    if not settings.bootstrap:
+        print("consume: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+        return 2
+    return consume(KafkaConnection.from_settings(settings), args.topic, group=args.group, from_start=args.from_start, max_records=args.max, timeout=args.timeout)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .status import run_status
+
+    return run_status(settings_from(args))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from agents.dev import bench_inprocess as benchmarks
+
+    if args.what == "decode":
+        print(benchmarks.format_decode(benchmarks.bench_decode(args.alerts or 2000, args.seed)))
+    elif args.what == "filters":
+        print(benchmarks.bench_filters(args.alerts or 10_000, args.filters, args.seed))
+    elif args.what == "pipeline":
+        from agents.dev.bench_pipeline import Schedule, run_pipeline_bench
+
+        schedule = Schedule(rate=args.rate, burst=args.burst, every=args.every)
+        return run_pipeline_bench(settings_from(args), args.alerts or 5000, args.filters, args.workers, schedule, args.seed)
+    elif args.what == "soak":
+        from agents.dev.bench_soak import run_soak
+
+        return run_soak(settings_from(args), args.minutes, args.rate or 300.0, args.filters, args.seed)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agents.dev.demo import run_demo
+
+    return run_demo(settings_from(args), synthetic=args.synthetic, seed=args.seed)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run.py", description="alertflow: Rubin alerts in, filtered streams out.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func, help: str, bootstrap: bool = True) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        if bootstrap:
+            sp.add_argument("--bootstrap", help="Kafka bootstrap servers (default: ALERTFLOW_BOOTSTRAP, else embedded)")
+        sp.set_defaults(func=func)
+        return sp
+
+    b = command("broker", cmd_broker, "run the embedded Tansu broker in the foreground, printing its address", bootstrap=False)
+    b.add_argument("--port", type=int, default=None)
+    command("worker", cmd_worker, "run a worker (Faust) against the broker")
+    r = command("replay", cmd_replay, "put alerts from files (wire, Avro container, JSON) or synthetic ones on the alert topic")
+    r.add_argument("paths", nargs="*")
+    r.add_argument("--rate", type=float, default=None, help="alerts per second (default: as fast as possible)")
+    r.add_argument("--loop", action="store_true", help="repeat the files until interrupted")
+    r.add_argument("--synthetic", type=int, default=None, metavar="N", help="generate N synthetic v11 alerts")
+    r.add_argument("--seed", type=int, default=0)
+    f = command("filter", cmd_filter, "check, test and manage filters")
+    fsub = f.add_subparsers(dest="action", required=True)
+    fc = fsub.add_parser("check", help="compile a filter: normalised SQL, output fields, columns, or the error (exit 2)")
+    fc.add_argument("sql")
+    ft = fsub.add_parser("test", help="dry run: the records a filter would emit for the alerts in files, and its match rate")
+    ft.add_argument("sql")
+    ft.add_argument("files", nargs="+")
+    ft.add_argument("--mode", choices=["plain", "lite", "full"], default="plain")
+    ft.add_argument("--limit", type=int, default=10, help="records to print (default 10)")
+    fa = fsub.add_parser("add", help="save a filter; prints its id and topic")
+    fa.add_argument("--user", required=True)
+    fa.add_argument("--name", required=True)
+    fa.add_argument("--mode", required=True, choices=["plain", "lite", "full", "email"])
+    fa.add_argument("--sql", required=True)
+    fa.add_argument("--email")
+    fa.add_argument("--description", default="")
+    fa.add_argument("--public", action="store_true")
+    fa.add_argument("--quota-bytes", type=int)
+    fu = fsub.add_parser("update", help="change a filter; its stream is emptied and re-seeded if the SQL, mode or name changed")
+    fu.add_argument("id")
+    fu.add_argument("--name")
+    fu.add_argument("--mode", choices=["plain", "lite", "full", "email"])
+    fu.add_argument("--sql")
+    fu.add_argument("--email")
+    fu.add_argument("--description")
+    fu.add_argument("--active", choices=["yes", "no"])
+    fu.add_argument("--public", choices=["yes", "no"])
+    fu.add_argument("--quota-bytes", type=int)
+    fd = fsub.add_parser("delete", help="delete a filter and its topic")
+    fd.add_argument("id")
+    fsub.add_parser("list", help="every filter, a line each")
+    fs = fsub.add_parser("show", help="one filter with today's volume")
+    fs.add_argument("id")
+    c = command("consume", cmd_consume, "print a filter topic's records as JSON, one per line")
+    c.add_argument("topic")
+    c.add_argument("--group", help="consumer group (committed offsets: a known group gets only newer records)")
+    c.add_argument("--from-start", action="store_true", help="read from the start of the topic (a new group does anyway)")
+    c.add_argument("--max", type=int, default=None, help="stop after N records")
+    c.add_argument("--timeout", type=float, default=10.0, help="stop after this many seconds without a record")
+    command("status", cmd_status, "per filter: today's matches, volume against quota, pending digest; the worker group's lag")
+    d = command("decode", cmd_decode, "print each alert's normalised JSON and its objects row", bootstrap=False)
+    d.add_argument("files", nargs="+")
+    be = command("bench", cmd_bench, "benchmarks (pipeline: on the embedded broker unless --bootstrap)")
+    be.add_argument("what", choices=["decode", "filters", "pipeline", "soak"])
+    be.add_argument("--alerts", type=int, default=None, help="alerts to run (decode: 2000, filters: 10000)")
+    be.add_argument("--filters", type=int, default=1000, help="filters (bench filters)")
+    be.add_argument("--seed", type=int, default=1)
+    be.add_argument("--workers", type=int, default=1, help="worker processes (bench pipeline)")
+    be.add_argument("--rate", type=float, default=None, help="alerts/s sent (bench pipeline; default: as fast as possible)")
+    be.add_argument("--burst", type=int, default=0, help="send alerts in bursts of this size (bench pipeline)")
+    be.add_argument("--every", type=float, default=40.0, help="seconds between bursts (bench pipeline)")
+    be.add_argument("--minutes", type=float, default=5.0, help="duration (bench soak; its --rate defaults to 300)")
+    m = command("demo", cmd_demo, "the main job on the embedded default: broker, sample alerts replayed, a worker, results")
+    m.add_argument("--synthetic", type=int, default=2000)
+    m.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)

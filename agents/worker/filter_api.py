@@ -1,0 +1,114 @@
+"""The worker's HTTP API for filters (JSON): list, create, read, update, delete, dry-run.
+
+Reads answer from the worker's in-memory registry; writes go through `FilterAdmin`, the same
+code the command line uses, and are visible to every worker once the registry record lands.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import faust
+import orjson
+from faust.web import Request, Response, View
+
+from agents.store.filters import FilterAdmin, dry_run, recent_alerts
+from pipeline.filters import FilterError
+from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create
+from pipeline.streams.usage import Usage
+
+if TYPE_CHECKING:
+    from .app import Worker
+
+EDITABLE = {"name", "sql", "mode", "description", "active", "public", "email", "quota_bytes"}
+
+
+def filter_json(record: FilterRecord, usage: Usage | None) -> dict[str, Any]:
+    return {**asdict(record), "usage_today": asdict(usage or Usage())}
+
+
+def refusal(view: View, error: Exception) -> Response:
+    body: dict[str, Any] = {"error": str(error)}
+    if isinstance(error, FilterError):
+        body.update(line=error.line, column=error.column, cause=error.cause, suggestions=list(error.suggestions))
+    return view.json(body, status=400)
+
+
+async def body_of(request: Request) -> dict[str, Any]:
+    body = orjson.loads(await request.read())
+    if not isinstance(body, dict):
+        raise InvalidFilter("the request body must be a JSON object")
+    return body
+
+
+def register_filter_api(app: faust.App, worker: Worker) -> None:
+    def admin() -> FilterAdmin:
+        async def send(topic: str, key: bytes, value: bytes | None, headers: Any) -> Any:
+            return await app.producer.send_and_wait(topic, key, value, None, None, headers)
+
+        return FilterAdmin(worker.settings, worker.kafka, send)
+
+    def found(filter_id: str) -> FilterRecord | None:
+        return worker.registry.records.get(filter_id)
+
+    @app.page("/filters")
+    class Filters(View):
+        async def get(self, request: Request) -> Response:
+            totals = worker.usage.totals()
+            return self.json([filter_json(r, totals.get(r.id)) for r in worker.registry.records.values()])
+
+        async def post(self, request: Request) -> Response:
+            try:
+                body = await body_of(request)
+                unknown = set(body) - EDITABLE - {"user"}
+                if unknown:
+                    raise InvalidFilter(f"unknown fields: {', '.join(sorted(unknown))}")
+                fields = {k: body[k] for k in EDITABLE - {"name", "sql", "mode"} if k in body}
+                record, seeded = await admin().add(str(body.get("user", "")), body.get("name", ""), body.get("sql", ""),
+                                                   body.get("mode", "plain"), **fields)
+            except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError) as error:
+                return refusal(self, error)
+            return self.json({**filter_json(record, None), "seeded_records": seeded}, status=201)
+
+    @app.page("/filters/{filter_id}")
+    class OneFilter(View):
+        async def get(self, request: Request, filter_id: str) -> Response:
+            record = found(filter_id)
+            if record is None:
+                return self.json({"error": f"no filter {filter_id}"}, status=404)
+            return self.json(filter_json(record, worker.usage.totals().get(filter_id)))
+
+        async def put(self, request: Request, filter_id: str) -> Response:
+            record = found(filter_id)
+            if record is None:
+                return self.json({"error": f"no filter {filter_id}"}, status=404)
+            try:
+                changes = await body_of(request)
+                unknown = set(changes) - EDITABLE
+                if unknown:
+                    raise InvalidFilter(f"fields that cannot be changed: {', '.join(sorted(unknown))}")
+                new, seeded = await admin().update(record, **changes)
+            except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError) as error:
+                return refusal(self, error)
+            return self.json({**filter_json(new, None), "seeded_records": seeded})
+
+        async def delete(self, request: Request, filter_id: str) -> Response:
+            record = found(filter_id)
+            if record is None:
+                return self.json({"error": f"no filter {filter_id}"}, status=404)
+            await admin().delete(record)
+            return self.json({"deleted": filter_id})
+
+    @app.page("/filters-dry-run")
+    class DryRunView(View):
+        async def post(self, request: Request) -> Response:
+            try:
+                body = await body_of(request)
+                record = create(worker.settings.topic_prefix, "0", "dry run", body.get("sql", ""), body.get("mode", "plain"))
+                limit = int(body.get("limit", 10))
+            except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError, ValueError) as error:
+                return refusal(self, error)
+            result = dry_run(record, await recent_alerts(worker.settings, worker.kafka, worker.settings.backfill_alerts))
+            shown = result.records[-limit:] if limit > 0 else []  # [-0:] would be every record
+            return self.json({"alerts": result.alerts, "matched": result.matched, "match_rate": result.rate,
+                              "records": [orjson.loads(v) for v in shown]})

@@ -1,0 +1,30 @@
+"""From message bytes to what filters need: the normalised alert and its `objects` row.
+
+A bug in feature code must not stop the stream either: it surfaces as a `DecodeError` with its
+own reason, so the message is dead-lettered with the traceback's last line and work goes on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.decode.alert import Alert
+from pipeline.decode.wire import DecodeError, SchemaLookup, decode_message
+from .objects import objects_row
+
+
+@dataclass(slots=True)
+class Ingested:
+    alert: Alert
+    row: dict[str, Any]
+
+
+def with_features(alert: Alert) -> Ingested:
+    try:
+        return Ingested(alert, objects_row(alert))
+    except Exception as exc:  # noqa: BLE001 - any feature bug becomes a dead letter, not a crash
+        raise DecodeError("features-error", f"features failed for diaSourceId {alert.diaSourceId}: {type(exc).__name__}: {exc}") from exc
+
+
+def ingest(message: bytes, schemas: SchemaLookup) -> Ingested:
+    return with_features(decode_message(message, schemas))

@@ -1,0 +1,285 @@
+"""Lasair's `objects` row for one alert: what every user filter is evaluated against.
+
+`objects_row` fills all 65 columns of `pipeline.features.columns.COLUMNS`. It runs on every alert
+(~10 M a night), so it is plain Python over the alert's lists: one pass to pick the usable
+measurements out of the diaSources, then short passes over those.
+
+Conventions (for the README too):
+
+* Missing: null and NaN/inf are the same thing, SQL NULL. NaN inputs are ignored; no NaN
+  or inf is ever output.
+* lsst columns are copied from the diaObject (`decl` <- `dec`). Whatever the diaObject lacks
+  (no diaObject at all, or a null/NaN value) is taken from the diaSources when they can
+  supply it: `diaObjectId` of the sources, `ra`/`decl` of the latest source with a
+  position, first/last `midpointMjdTai`, and `nDiaSources` = number of diaSources in the
+  alert. These cover only the history the alert carries (Rubin sends about a year of
+  prvDiaSources). The per-band `psfFluxMean(Err)` stay NULL without a diaObject.
+* Counts: n<band>Sources counts every diaSource of that band, whatever its flux;
+  nPosDiaSources those with psfFlux > 0. latest_psfFlux and <band>_psfFlux/_latestMJD are
+  the most recent finite psfFlux (overall / in the band). medianR, latestR and
+  nSourcesGood (reliability > 0.5) use the diaSources whose reliability is known; latestR
+  is the most recent known one.
+* Night: Rubin's observing night (`dayObs`), which rolls over at 12:00 UTC, i.e.
+  night = floor(midpointMjdTai - 0.5). At Cerro Pachón (UTC-4/-3) that is 08:00-09:00
+  local time, at or after sunrise, so one night's visits never straddle it (whereas the
+  MJD's own 00:00 UTC rollover falls in the middle of the Chilean night).
+* jump1/jump2 follow Lasair (pipeline/filter/features/jump.py): diaSources only, per band;
+  the baseline is those of age 10 < T - t < 70 days (T = time of the latest diaSource with
+  a finite flux) and needs at least 5 of them; a band's jump is max |f - mean| / sd
+  (sample sd) over its diaSources of age < 10 days. jump1 is the largest band jump, jump2
+  the largest in another band. Unlike Lasair, the latest diaSource itself (age 0) counts
+  as recent, and a value that cannot be computed is NULL rather than 0.
+* Pairs follow Lasair (pipeline/filter/features/pair.py): two time-consecutive diaSources
+  with finite flux, in different bands, less than 40 minutes apart. Here both fluxes must
+  also be positive (else there is no colour), and the penultimate pair may not share a
+  diaSource with the latest. The pair's MJD is that of its later source; the colour is
+  bluer-band minus redder-band magnitude, -2.5 log10(f_blue / f_red), named e.g. "g-r";
+  the temperature (kK) is that of the blackbody with the same f_nu ratio at the bands'
+  effective wavelengths, NULL outside 0.5-1000 kK. No extinction correction is applied,
+  since `ebv` is not available here (Lasair's value is E(B-V)-corrected).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+from pipeline.decode.alert import Alert
+from .columns import COLUMN_NAMES, COLUMNS, INTEGER_COLUMNS
+from .htm import htm_id
+from .sky import galactic_latitude
+
+BANDS = "ugrizy"
+
+NULL_COLUMNS: dict[str, str] = {
+    "tns_name": "needs the Transient Name Server cross-match, an outside service",
+    "timestamp": "set by the database when the row is written, not by the alert",
+    "ebv": "needs the Schlegel, Finkbeiner & Davis (1998) dust map",
+    "absMag": "needs a host-galaxy distance from the Sherlock context classifier",
+    "absMagMJD": "needs a host-galaxy distance from the Sherlock context classifier",
+    "BBBRiseRate": "Bazin/exponential blackbody light-curve fit: a least-squares fit too slow per alert",
+    "BBBFallRate": "Bazin/exponential blackbody light-curve fit: a least-squares fit too slow per alert",
+    "BBBTemp": "Bazin/exponential blackbody light-curve fit: a least-squares fit too slow per alert",
+    "BBBPeakFlux": "Bazin/exponential blackbody light-curve fit: a least-squares fit too slow per alert",
+    "BBBPeakMJD": "Bazin/exponential blackbody light-curve fit: a least-squares fit too slow per alert",
+    "BBBPeakAbsMag": "needs both the Bazin fit and a Sherlock host distance",
+}
+
+GOOD_RELIABILITY = 0.5
+JUMP_RECENT_DAYS = 10.0
+JUMP_BASELINE_DAYS = 70.0  # the baseline spans ages JUMP_RECENT_DAYS..JUMP_BASELINE_DAYS
+JUMP_MIN_BASELINE = 5
+PAIR_MAX_GAP_DAYS = 40.0 / (24 * 60)
+
+# Approximate effective wavelengths of the Rubin filters, microns.
+WAVELENGTH_UM = {"u": 0.367, "g": 0.483, "r": 0.622, "i": 0.755, "z": 0.869, "y": 0.971}
+HC_OVER_K_UM_KK = 14.387769  # h c / k in micron kilokelvin
+TEMPERATURE_RANGE_KK = (0.5, 1000.0)
+
+# lsst-origin column -> diaObject field.
+_FROM_DIA_OBJECT = {c.name: ("dec" if c.name == "decl" else c.name) for c in COLUMNS if c.origin == "lsst"}
+
+Point = tuple[float, float, str | None]  # (midpointMjdTai, psfFlux, band), both finite
+
+
+def objects_row(alert: Alert) -> dict[str, Any]:
+    """The `objects` row for `alert`: keys are COLUMN_NAMES in order, NULL as None."""
+    row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
+    _copy_dia_object(row, alert.diaObject)
+    _fill_from_sources(row, alert)
+
+    points, counts, reliabilities = _scan(alert.diaSourcesList)
+    row.update(counts)
+    _add_latest_fluxes(row, points)
+    _add_positive_counts(row, points)
+    _add_reliability(row, reliabilities)
+    row["jump1"], row["jump2"] = _jumps(points)
+    _add_pairs(row, points)
+
+    if row["ra"] is not None and row["decl"] is not None:
+        row["glat"] = galactic_latitude(row["ra"], row["decl"])
+        row["htm16"] = htm_id(row["ra"], row["decl"], 16)
+    return row
+
+
+def _finite(value: Any) -> float | None:
+    """The value as a float, or None if it is null, NaN or infinite (all mean SQL NULL)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if value - value == 0.0 else None
+
+
+def _copy_dia_object(row: dict[str, Any], obj: dict[str, Any] | None) -> None:
+    if obj is None:
+        return
+    for column, field in _FROM_DIA_OBJECT.items():
+        value = _finite(obj.get(field))
+        if value is not None and column in INTEGER_COLUMNS:
+            value = int(obj[field])  # exact: 64-bit ids do not survive a float
+        row[column] = value
+
+
+def _fill_from_sources(row: dict[str, Any], alert: Alert) -> None:
+    """Derive the lsst columns the diaObject did not supply (see the module docstring)."""
+    sources = alert.diaSourcesList
+    if row["diaObjectId"] is None and alert.diaObjectId is not None:
+        row["diaObjectId"] = int(alert.diaObjectId)
+    if row["nDiaSources"] is None and alert.diaObject is None:
+        row["nDiaSources"] = len(sources)
+    if row["ra"] is None or row["decl"] is None:
+        for src in reversed(sources):
+            ra, dec = _finite(src.get("ra")), _finite(src.get("dec"))
+            if ra is not None and dec is not None:
+                row["ra"], row["decl"] = ra, dec
+                break
+    if row["firstDiaSourceMjdTai"] is None or row["lastDiaSourceMjdTai"] is None:
+        times = [t for t in (_finite(s.get("midpointMjdTai")) for s in sources) if t is not None]
+        if times:
+            if row["firstDiaSourceMjdTai"] is None:
+                row["firstDiaSourceMjdTai"] = min(times)
+            if row["lastDiaSourceMjdTai"] is None:
+                row["lastDiaSourceMjdTai"] = max(times)
+
+
+def _scan(sources: list[dict[str, Any]]) -> tuple[list[Point], dict[str, int], list[float]]:
+    """One pass: usable flux points (time order), per-band source counts, reliabilities.
+
+    A source counts in its band whatever its flux; it is a point only with finite time and flux.
+    """
+    counts = dict.fromkeys(BANDS, 0)
+    points: list[Point] = []
+    reliabilities: list[float] = []
+    for src in sources:
+        band = src.get("band")
+        if band in counts:
+            counts[band] += 1
+        reliability = _finite(src.get("reliability"))
+        if reliability is not None:
+            reliabilities.append(reliability)
+        flux = _finite(src.get("psfFlux"))
+        mjd = _finite(src.get("midpointMjdTai"))
+        if flux is not None and mjd is not None:
+            points.append((mjd, flux, band))
+    return points, {f"n{b}Sources": n for b, n in counts.items()}, reliabilities
+
+
+def _add_latest_fluxes(row: dict[str, Any], points: list[Point]) -> None:
+    if not points:
+        return
+    row["latest_psfFlux"] = points[-1][1]
+    for mjd, flux, band in points:  # time order, so the latest of each band wins
+        if band in WAVELENGTH_UM:
+            row[f"{band}_psfFlux"] = flux
+            row[f"{band}_latestMJD"] = mjd
+
+
+def _add_positive_counts(row: dict[str, Any], points: list[Point]) -> None:
+    nights = {math.floor(mjd - 0.5) for mjd, flux, _ in points if flux > 0.0}
+    row["nPosDiaSources"] = sum(1 for _, flux, _ in points if flux > 0.0)
+    row["nPosDiaSourcesNights"] = len(nights)
+
+
+def _add_reliability(row: dict[str, Any], reliabilities: list[float]) -> None:
+    row["nSourcesGood"] = sum(1 for r in reliabilities if r > GOOD_RELIABILITY)
+    if reliabilities:
+        row["medianR"] = statistics.median(reliabilities)
+        row["latestR"] = reliabilities[-1]
+
+
+def _jumps(points: list[Point]) -> tuple[float | None, float | None]:
+    """(jump1, jump2): the two largest per-band jumps, in different bands."""
+    if not points:
+        return None, None
+    now = points[-1][0]
+    recent: dict[str, list[float]] = {}
+    baseline: dict[str, list[float]] = {}
+    for mjd, flux, band in reversed(points):
+        age = now - mjd
+        if age >= JUMP_BASELINE_DAYS:
+            break
+        if band is None:
+            continue
+        if age < JUMP_RECENT_DAYS:
+            recent.setdefault(band, []).append(flux)
+        elif age > JUMP_RECENT_DAYS:
+            baseline.setdefault(band, []).append(flux)
+    jumps = []
+    for band, fluxes in recent.items():
+        base = baseline.get(band, ())
+        if len(base) < JUMP_MIN_BASELINE:
+            continue
+        mean = math.fsum(base) / len(base)
+        sd = math.sqrt(math.fsum((f - mean) ** 2 for f in base) / (len(base) - 1))
+        if sd > 0.0:
+            jumps.append(max(abs(f - mean) for f in fluxes) / sd)
+    jumps.sort(reverse=True)
+    return (jumps[0] if jumps else None), (jumps[1] if len(jumps) > 1 else None)
+
+
+def _add_pairs(row: dict[str, Any], points: list[Point]) -> None:
+    for prefix, (mjd, colour, bands, temp) in zip(("latest", "penultimate"), _pairs(points)):
+        row[f"{prefix}PairMJD"] = mjd
+        row[f"{prefix}PairColourMag"] = colour
+        row[f"{prefix}PairColourBands"] = bands
+        row[f"{prefix}PairColourTemp"] = temp
+
+
+def _pairs(points: list[Point]) -> list[tuple[float, float, str, float | None]]:
+    """Up to two most recent disjoint pairs, latest first: (mjd, colour, bands, temperature)."""
+    found = []
+    i = len(points) - 1
+    while i > 0 and len(found) < 2:
+        t2, f2, b2 = points[i]
+        t1, f1, b1 = points[i - 1]
+        if (
+            t2 - t1 < PAIR_MAX_GAP_DAYS
+            and b1 != b2
+            and b1 in WAVELENGTH_UM
+            and b2 in WAVELENGTH_UM
+            and f1 > 0.0
+            and f2 > 0.0
+        ):
+            found.append((t2, *_colour(f1, b1, f2, b2)))
+            i -= 2
+        else:
+            i -= 1
+    return found
+
+
+def _colour(f1: float, b1: str, f2: float, b2: str) -> tuple[float, str, float | None]:
+    """(blue - red magnitude, "blue-red", blackbody temperature in kK) for two positive fluxes."""
+    if WAVELENGTH_UM[b1] > WAVELENGTH_UM[b2]:
+        f1, b1, f2, b2 = f2, b2, f1, b1
+    ratio = f1 / f2
+    return -2.5 * math.log10(ratio), f"{b1}-{b2}", blackbody_temperature(ratio, b1, b2)
+
+
+def blackbody_flux_ratio(temperature_kk: float, blue: str, red: str) -> float:
+    """f_nu(blue) / f_nu(red) of a blackbody at T kK; nJy fluxes are f_nu, so this is what they measure.
+
+    (l_red / l_blue)^3 (e^(hc/k l_red T) - 1) / (e^(hc/k l_blue T) - 1).
+    """
+    lb, lr = WAVELENGTH_UM[blue], WAVELENGTH_UM[red]
+    return (lr / lb) ** 3 * math.expm1(HC_OVER_K_UM_KK / (lr * temperature_kk)) / math.expm1(
+        HC_OVER_K_UM_KK / (lb * temperature_kk)
+    )
+
+
+def blackbody_temperature(ratio: float, blue: str, red: str) -> float | None:
+    """Temperature (kK) whose blue/red f_nu ratio is `ratio`, or None if outside the range.
+
+    The ratio rises monotonically with T, so bisection in log T is robust and deterministic;
+    30 halvings of the 0.5-1000 kK range give ~3e-9 relative precision.
+    """
+    coolest, hottest = TEMPERATURE_RANGE_KK
+    if not blackbody_flux_ratio(coolest, blue, red) <= ratio <= blackbody_flux_ratio(hottest, blue, red):
+        return None
+    lo, hi = math.log(coolest), math.log(hottest)
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        if blackbody_flux_ratio(math.exp(mid), blue, red) < ratio:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp(0.5 * (lo + hi))
