@@ -27,6 +27,8 @@ MAX_QUOTA_BYTES = 10_000_000_000
 CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 FILTER_FIELDS = ("name", "sql", "mode", "description", "active", "public", "email", "quota_bytes")
 REQUIRED_ON_CREATE = ("name", "sql")
+DRY_RUN_FIELDS = ("sql", "mode", "limit")
+MAX_DRY_RUN_SHOWN = 100  # sample records in one answer: at up to ~100 kB per full record, at most ~10 MB
 
 
 class InvalidField(InvalidFilter):
@@ -123,20 +125,26 @@ def _filter_field(field: str, value: Any) -> Any:
     return integer(field, value, low=1, high=MAX_QUOTA_BYTES)  # quota_bytes
 
 
+def _known_fields(body: Any, known: tuple[str, ...]) -> dict[str, Any]:
+    """`body` if it is an object with no field outside `known`."""
+    if not isinstance(body, dict):
+        raise InvalidFilter(f"the request body must be a JSON object, got {_kind(body)}")
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise InvalidField(unknown[0], f"unknown field (known: {', '.join(known)})")
+    return body
+
+
 def parse_filter_request(body: Any, *, creating: bool) -> dict[str, Any]:
     """The checked fields of a create (`creating`) or update request, or InvalidField naming the first bad one.
 
     Creating needs `name` and `sql`; `mode` defaults to plain. The owner is never taken from the body:
     it is the caller's (the token's user), so a `user` field is refused rather than ignored.
     """
-    if not isinstance(body, dict):
-        raise InvalidFilter(f"the request body must be a JSON object, got {_kind(body)}")
-    if "user" in body:
+    if isinstance(body, dict) and "user" in body:
         why = "the owner of a new filter is the user of the token; leave it out" if creating else "the owner of a filter cannot change"
         raise InvalidField("user", why)
-    unknown = sorted(set(body) - set(FILTER_FIELDS))
-    if unknown:
-        raise InvalidField(unknown[0], f"unknown field (known: {', '.join(FILTER_FIELDS)})")
+    body = _known_fields(body, FILTER_FIELDS)
     if creating:
         missing = [f for f in REQUIRED_ON_CREATE if f not in body]
         if missing:
@@ -147,3 +155,12 @@ def parse_filter_request(body: Any, *, creating: bool) -> dict[str, Any]:
     if creating:
         fields.setdefault("mode", "plain")
     return fields
+
+
+def parse_dry_run_request(body: Any) -> dict[str, Any]:
+    """`sql` (required), `mode` (plain by default) and `limit`: how many sample records to return, 0 to MAX_DRY_RUN_SHOWN (10 by default)."""
+    body = _known_fields(body, DRY_RUN_FIELDS)
+    if "sql" not in body:
+        raise InvalidField("sql", "is required")
+    return {"sql": _filter_field("sql", body["sql"]), "mode": _filter_field("mode", body.get("mode", "plain")),
+            "limit": integer("limit", body.get("limit", 10), low=0, high=MAX_DRY_RUN_SHOWN)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,9 +58,9 @@ class RateLimit:
         self.per_window = per_window
         self.clock = clock
         self.window = window
-        self._events: dict[int, deque[float]] = {}
+        self._events: dict[Hashable, deque[float]] = {}  # user id (or client address) -> recent event times
 
-    def take(self, key: int) -> OverLimit | None:
+    def take(self, key: Hashable) -> OverLimit | None:
         """Count one event for `key` if the limit allows it; else what to tell the client (nothing is counted)."""
         now = self.clock()
         events = self._events.setdefault(key, deque())

@@ -14,7 +14,7 @@ import pytest
 from pipeline.filters.parse import MAX_SQL_CHARS
 from pipeline.streams.filter_record import InvalidFilter, create
 from pipeline.streams.topics import MAX_TOPIC_CHARS, filter_topic, topic_clash
-from pipeline.streams.validation import MAX_NAME_CHARS, MAX_QUOTA_BYTES, InvalidField, parse_filter_request, user_id
+from pipeline.streams.validation import MAX_NAME_CHARS, MAX_QUOTA_BYTES, InvalidField, parse_dry_run_request, parse_filter_request, user_id
 
 SQL = "SELECT objects.diaObjectId FROM objects WHERE objects.nDiaSources >= 3"
 GOOD = {"name": "Bright ones", "sql": SQL}
@@ -164,3 +164,21 @@ def test_topics_stay_within_kafkas_249_characters() -> None:
     assert len(filter_topic("p" * 120, "7", "n" * 128)) == 249
     with pytest.raises(ValueError, match="would be 250 characters"):
         filter_topic("p" * 121, "7", "n" * 128)
+
+
+# ---------------------------------------------------------------- dry-runs
+
+
+def test_dry_run_requests_are_as_strict() -> None:
+    assert parse_dry_run_request({"sql": SQL}) == {"sql": SQL, "mode": "plain", "limit": 10}
+    assert parse_dry_run_request(body('{"sql": "%s", "mode": "full", "limit": 0}' % SQL)) == {"sql": SQL, "mode": "full", "limit": 0}
+    for text, field, message in [('{"sql": "%s", "limit": "5"}' % SQL, "limit", "limit: must be an integer, got a string"),
+                                 ('{"sql": "%s", "limit": true}' % SQL, "limit", "limit: must be an integer, got a boolean"),
+                                 ('{"sql": "%s", "limit": 101}' % SQL, "limit", "limit: must be between 0 and 100, got 101"),
+                                 ('{"sql": "%s", "limit": -1}' % SQL, "limit", "limit: must be between 0 and 100, got -1"),
+                                 ('{"sql": "%s", "mode": "csv"}' % SQL, "mode", "mode: must be one of"),
+                                 ('{"sql": "%s", "name": "x"}' % SQL, "name", "name: unknown field (known: sql, mode, limit)"),
+                                 ('{"mode": "lite"}', "sql", "sql: is required")]:
+        with pytest.raises(InvalidField) as refused:
+            parse_dry_run_request(body(text))
+        assert refused.value.field == field and message in str(refused.value)
