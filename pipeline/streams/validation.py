@@ -17,9 +17,10 @@ MAX_NAME_CHARS = 64  # shown in one line of `filter list`; keeps every topic far
 MAX_DESCRIPTION_CHARS = 1_000
 MAX_EMAIL_CHARS = 254  # RFC 5321's limit on a forward path
 MAX_USER_ID_DIGITS = 18  # every 18-digit number fits a signed 64-bit integer (Kafka, SQL, JSON readers)
-# A day of Rubin's ~10 million alerts at ~1 kB (one lite record each) is 10 GB: a filter that may
-# send more than that is re-publishing the alert stream, not filtering it; with 7 days' retention
-# one topic then holds at most 70 GB on the broker.
+# 10 GB a day is about a million lite records (~9 kB each from synthetic v11 alerts), a tenth of
+# Rubin's ~10 million alerts a night, or every alert of the night in plain form (~110 B) nine times
+# over: a filter sending more is re-publishing the alert stream, not filtering it. With 7 days'
+# retention one topic then holds at most 70 GB on the broker. (The default quota is 100 MB.)
 MAX_QUOTA_BYTES = 10_000_000_000
 # Cc: C0/C1 controls (newline, tab, ESC of ANSI escapes); Cf: format characters (bidi overrides,
 # zero-width); Zl/Zp: line and paragraph separators. All change how a terminal or page shows text.
@@ -28,7 +29,7 @@ CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 FILTER_FIELDS = ("name", "sql", "mode", "description", "active", "public", "email", "quota_bytes")
 REQUIRED_ON_CREATE = ("name", "sql")
 DRY_RUN_FIELDS = ("sql", "mode", "limit")
-MAX_DRY_RUN_SHOWN = 100  # sample records in one answer: at up to ~100 kB per full record, at most ~10 MB
+MAX_DRY_RUN_SHOWN = 100  # sample records in one answer: full records average ~100 kB, so ~10 MB at most
 
 
 class InvalidField(InvalidFilter):
@@ -111,8 +112,10 @@ def _filter_field(field: str, value: Any) -> Any:
     if field == "sql":
         if not isinstance(value, str):
             raise InvalidField(field, f"must be a string, got {_kind(value)}")
-        if not value.strip() or len(value) > MAX_SQL_CHARS:
-            raise InvalidField(field, f"must be 1 to {MAX_SQL_CHARS:,} characters, got {len(value):,}")
+        if not value.strip():
+            raise InvalidField(field, "must not be empty")
+        if len(value) > MAX_SQL_CHARS:
+            raise InvalidField(field, f"is {len(value):,} characters, at most {MAX_SQL_CHARS:,}")
         return value  # newlines belong in SQL; everything else is the compiler's to judge, with position
     if field == "mode":
         if not isinstance(value, str) or value not in MODES:
