@@ -31,6 +31,13 @@ class Settings:
     dead_letter_topic: str = _doc("Where undecodable alerts go, bytes unchanged, with the reason in headers.", "alertflow-dead-letter")
     registry_topic: str = _doc("Compacted topic holding every filter (key = filter id).", "alertflow-filters")
     usage_topic: str = _doc("Compacted topic of per-worker daily volume counters per filter.", "alertflow-usage")
+    users_topic: str = _doc("Compacted topic of users (key = user id): name, e-mail, admin and disabled flags, and their API token's hash.",
+                            "alertflow-users")
+    token_cache_seconds: float = _doc(
+        "How long a worker skips re-hashing a token it has verified, seconds; a new token, a revoked one or a disabled user counts at once.", 60.0
+    )
+    max_active_filters: int = _doc("Active filters one user may have through the HTTP API (the command line is not limited).", 20)
+    dry_runs_per_minute: int = _doc("Dry-runs one user may start per minute through the HTTP API; past it, 429 with Retry-After.", 10)
     topic_prefix: str = _doc("Prefix of every filter's output topic (then user id and sanitised name).", "lasair_")
     output_retention_hours: float = _doc("Retention of filter output topics, hours.", 168.0)
     default_quota_bytes: int = _doc("Daily byte quota of a new filter's stream.", 100_000_000)
