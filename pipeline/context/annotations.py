@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.context.annotators import AnnotatorBook, topic_problem
+from pipeline.context.annotators import MAX_URL, AnnotatorBook, topic_problem
 from pipeline.context.tables import ANNOTATIONS
 from pipeline.filters.json_path import parse_json
 
@@ -32,7 +32,6 @@ MAX_CLASSIFICATION = 80
 MAX_VERSION = 80
 MAX_EXPLANATION = 1024
 MAX_CLASSDICT_BYTES = 4096
-MAX_URL = 1024
 MAX_OBJECT_ID = 2 ** 63 - 1
 STATE_BYTES_PER_ANNOTATION = 900  # in an AnnotationBook, beyond the classdict text's own bytes
 FIELDS = ("topic", "objectId", "diaObjectId", "classification", "version", "explanation", "classdict", "url")
