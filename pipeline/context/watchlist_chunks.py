@@ -8,7 +8,7 @@ version it replaced; a header tombstone deletes the record.
 
 The book (ChunkBook) shows a record only once its header and every chunk of the header's
 version are present and their SHA-256 matches the header's: never half of an update, whatever
-order partitions deliver in.
+order partitions deliver in. Until a new version is whole, the previous one is served.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import orjson
 from pipeline.streams.topics import valid_user_id
 from .watchlist_chunks import ChunkBook, Record
 from .watchlist_file import Sources
-from .watchlist_limits import MAX_DESCRIPTION_CHARS, MAX_RADIUS_ARCSEC, MAX_SOURCES, MAX_TITLE_CHARS
+from .watchlist_limits import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_RADIUS_ARCSEC, MAX_SOURCES, MAX_TITLE_CHARS
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -70,9 +70,23 @@ def validate(watchlist: Watchlist) -> Watchlist:
         raise InvalidWatchlist(f"radius {w.radius!r} must be a number of arcsec over 0 and at most {MAX_RADIUS_ARCSEC:g}")
     if not 0 < len(w.sources) <= MAX_SOURCES:
         raise InvalidWatchlist(f"a watchlist holds 1 to {MAX_SOURCES:,} sources, this one {len(w.sources):,}")
+    _sources(w.sources)
     if not _is_int(w.version) or w.version <= 0:
         raise InvalidWatchlist(f"version {w.version!r} must be a positive integer")
     return watchlist
+
+
+def _sources(s: Sources) -> None:
+    """What the file reader guarantees, checked again for sources that came another way (an API, a topic)."""
+    if not len(s.ra) == len(s.dec) == len(s.radius) == len(s.names):
+        raise InvalidWatchlist("sources: ra, dec, radius and names differ in length")
+    if not (np.all((s.ra >= 0) & (s.ra < 360)) and np.all(np.abs(s.dec) <= 90)):
+        raise InvalidWatchlist("sources: every ra must be in [0, 360) and every dec in [-90, 90] degrees")
+    given = s.radius[~np.isnan(s.radius)]
+    if not np.all((given > 0) & (given <= MAX_RADIUS_ARCSEC)):
+        raise InvalidWatchlist(f"sources: every radius must be over 0 and at most {MAX_RADIUS_ARCSEC:g} arcsec (or none)")
+    if not all(isinstance(n, str) and 0 < len(n) <= MAX_NAME_CHARS and not _CONTROL.search(n) for n in s.names):
+        raise InvalidWatchlist(f"sources: every name must be 1 to {MAX_NAME_CHARS} characters without control characters")
 
 
 def _is_int(value: Any) -> bool:
@@ -118,9 +132,9 @@ class WatchlistBook(ChunkBook[Sources, Watchlist]):
     def make(self, header: dict[str, Any], body: Sources) -> Watchlist:
         if header["n_sources"] != len(body):
             raise ValueError(f"it says {header['n_sources']} sources, its body holds {len(body)}")
-        return Watchlist(id=header["id"], owner=str(header["owner"]), name=str(header["name"]), radius=float(header["radius"]),
-                         sources=body, description=str(header["description"]), public=bool(header["public"]),
-                         active=bool(header["active"]), version=int(header["version"]))
+        return validate(Watchlist(id=header["id"], owner=header["owner"], name=header["name"], radius=header["radius"],
+                                  sources=body, description=header["description"], public=header["public"],
+                                  active=header["active"], version=header["version"]))
 
     def save(self, watchlist: Watchlist) -> list[Record]:
         """Records that store a new or revised watchlist, after checking it (InvalidWatchlist)."""
