@@ -57,23 +57,28 @@ def revised(previous: Watchlist, **changes: Any) -> Watchlist:
 def validate(watchlist: Watchlist) -> Watchlist:
     """The watchlist if it can be saved; InvalidWatchlist naming the field if not."""
     w = watchlist
-    if not _is_int(w.id) or w.id <= 0:
-        raise InvalidWatchlist(f"id {w.id!r} must be a positive integer")
-    if not valid_user_id(w.owner):
-        raise InvalidWatchlist(f"owner {w.owner!r} must be a user id of letters and digits")
-    _text("name", w.name, MAX_TITLE_CHARS, required=True)
-    _text("description", w.description, MAX_DESCRIPTION_CHARS, required=False)
-    for flag in ("public", "active"):
-        if not isinstance(getattr(w, flag), bool):
-            raise InvalidWatchlist(f"{flag} must be true or false, got {getattr(w, flag)!r}")
+    check_settings(w, InvalidWatchlist)
     if isinstance(w.radius, bool) or not isinstance(w.radius, (int, float)) or not 0 < w.radius <= MAX_RADIUS_ARCSEC:
         raise InvalidWatchlist(f"radius {w.radius!r} must be a number of arcsec over 0 and at most {MAX_RADIUS_ARCSEC:g}")
     if not 0 < len(w.sources) <= MAX_SOURCES:
         raise InvalidWatchlist(f"a watchlist holds 1 to {MAX_SOURCES:,} sources, this one {len(w.sources):,}")
     _sources(w.sources)
-    if not _is_int(w.version) or w.version <= 0:
-        raise InvalidWatchlist(f"version {w.version!r} must be a positive integer")
     return watchlist
+
+
+def check_settings(record: Any, error: type[ValueError]) -> None:
+    """The fields a watchlist and an area share: id, owner, name, description, public, active, version."""
+    if not _is_int(record.id) or record.id <= 0:
+        raise error(f"id {record.id!r} must be a positive integer")
+    if not valid_user_id(record.owner):
+        raise error(f"owner {record.owner!r} must be a user id of letters and digits")
+    _text("name", record.name, MAX_TITLE_CHARS, True, error)
+    _text("description", record.description, MAX_DESCRIPTION_CHARS, False, error)
+    for flag in ("public", "active"):
+        if not isinstance(getattr(record, flag), bool):
+            raise error(f"{flag} must be true or false, got {getattr(record, flag)!r}")
+    if not _is_int(record.version) or record.version <= 0:
+        raise error(f"version {record.version!r} must be a positive integer")
 
 
 def _sources(s: Sources) -> None:
@@ -93,15 +98,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _text(field: str, value: Any, limit: int, required: bool) -> None:
+def _text(field: str, value: Any, limit: int, required: bool, error: type[ValueError]) -> None:
     if not isinstance(value, str):
-        raise InvalidWatchlist(f"{field} must be text, got {value!r}")
+        raise error(f"{field} must be text, got {value!r}")
     if required and not value.strip():
-        raise InvalidWatchlist(f"{field} must not be empty")
+        raise error(f"{field} must not be empty")
     if len(value) > limit:
-        raise InvalidWatchlist(f"{field} is {len(value):,} characters; the limit is {limit:,}")
+        raise error(f"{field} is {len(value):,} characters; the limit is {limit:,}")
     if _CONTROL.search(value):
-        raise InvalidWatchlist(f"{field} must not hold control characters (newlines, tabs, escapes)")
+        raise error(f"{field} must not hold control characters (newlines, tabs, escapes)")
 
 
 def encode_sources(sources: Sources) -> bytes:
