@@ -114,6 +114,7 @@ def bench_watchlists(n_alerts: int = 5000, seed: int = 1, batch: int = 500, n_li
         "index_arrays_mb": index.nbytes / 2**20, "index_rss_mb": rss_index - rss1, "lists_rss_mb": rss_lists - rss0,
         "decode_ms": decode.seconds / n_alerts * 1000, "watchlist_ms": wl_seconds / n_alerts * 1000,
         "area_ms": area_seconds / n_alerts * 1000, "watchlist_rows": wl_rows, "area_rows": area_rows,
+        "load": os.getloadavg()[0], "cores": os.cpu_count(),
     }
 
 
@@ -124,7 +125,8 @@ def format_watchlists(r: dict[str, Any]) -> str:
         f"watchlists in memory (sources and names): {r['lists_rss_mb']:.0f} MB RSS; read back from their topic records: {r['read_back_s']:.2f} s",
         f"index build: watchlists {r['build_s']:.2f} s, {r['index_rss_mb']:.0f} MB RSS ({r['index_arrays_mb']:.0f} MB arrays + k-d trees); "
         f"areas {r['area_build_s'] * 1000:.1f} ms (the MOCs themselves)",
-        f"{r['alerts']:,} synthetic alerts in micro-batches of {r['batch']}, one core:",
+        f"{r['alerts']:,} synthetic alerts in micro-batches of {r['batch']}, one process (load average {r['load']:.1f} on {r['cores']} cores: "
+        "absolute times grow with it, the x decode column much less)",
         f"{'path':<40}{'us/alert':>10}{'x decode':>10}{'of 1.2 ms':>11}",
         *(f"{name:<40}{ms * 1000:>10.1f}{ms / r['decode_ms']:>10.2f}{ms / WORKER_BUDGET_MS:>11.1%}"
           for name, ms in (("cavro decode (the worker's decoder)", r["decode_ms"]), ("watchlist matching", r["watchlist_ms"]),

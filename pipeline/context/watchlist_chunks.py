@@ -45,11 +45,6 @@ def chunk_tombstones(header: dict[str, Any]) -> list[Record]:
     return [(chunk_key(header["id"], header["version"], i), None) for i in range(header["n_chunks"])]
 
 
-def deletion(header: dict[str, Any]) -> list[Record]:
-    """The header tombstone first (readers drop the record at once), then its chunks'."""
-    return [(header_key(header["id"]), None), *chunk_tombstones(header)]
-
-
 def _parse_key(key: bytes | None) -> tuple[int, int, int] | tuple[int] | None:
     try:
         parts = tuple(int(p) for p in (key or b"").decode().split("/"))
@@ -96,8 +91,11 @@ class ChunkBook(Generic[B, T]):
         return encode_chunked(fields, body()) + (chunk_tombstones(held[0]) if held else [])
 
     def deletion(self, record_id: int) -> list[Record]:
-        header = self._headers.get(record_id)
-        return deletion(header) if header else [(header_key(record_id), None)]
+        """The header tombstone first (readers drop the record at once), then tombstones for the chunks of
+        the version served and of a newer one whose chunks are still arriving."""
+        headers = [h for h in (self._held.get(record_id, (None,))[0], self._headers.get(record_id)) if h]
+        chunks = dict.fromkeys(k for h in headers for k in chunk_tombstones(h))
+        return [(header_key(record_id), None), *chunks]
 
     def apply(self, key: bytes | None, value: bytes | None) -> bool:
         """Take one record read back; True if `items` changed."""

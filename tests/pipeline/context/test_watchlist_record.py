@@ -84,6 +84,13 @@ def test_deletion_removes_it_at_its_header_tombstone():
     assert writer.apply(*records[0]) and writer.items == {} and writer.next_id() == 4
 
 
+def test_deletion_during_an_update_tombstones_both_versions_chunks():
+    writer = applied(WatchlistBook(), WatchlistBook().save(watchlist(10)))
+    update = writer.save(revised(writer.items[3], sources=sources(4, seed=5)))
+    writer.apply(*update[1])  # the new header arrived, its chunk not yet
+    assert writer.deletion(3) == [(b"3", None), (b"3/1/0", None), (b"3/2/0", None)]
+
+
 def test_chunks_of_another_write_of_the_same_version_are_not_mixed_in():
     first = WatchlistBook().save(watchlist(10))
     other = WatchlistBook().save(watchlist(10, sources=sources(10, seed=9)))
