@@ -7,8 +7,9 @@ the band's largest radius, so a few 1800" cones do not make every 1" cone a cand
 candidate pair is then kept only if its great-circle distance is at most that source's radius.
 
 Distances are great-circle (atan2 of cross and dot products, accurate at any separation), where
-Lasair's real-time path uses a flat-sky approximation: the two differ by under 0.1% for
-radii under 1800" away from the poles, and Lasair's misses cones near the poles and across RA 0.
+Lasair's real-time path uses a flat-sky one (ΔRA·cos Dec, ΔDec): the two agree closely for small
+cones away from the poles, but the flat-sky distance is wrong across RA 0/360 and near a pole,
+so `arcsec` and the hits there can differ from Lasair's.
 
 A cone id is `wl_id * CONE_ID_STRIDE + index`, the index being the source's 0-based line among
 the watchlist's sources: stable while the watchlist's sources do not change (an upload of new
