@@ -80,7 +80,7 @@ class WorkerState:
         self.usage = UsageBook(self.id, time.time)
         self.stats = WorkerStats()
         self.resolver = SchemaResolver(settings.schema_dir, settings.schema_registry_url)
-        self.schemas = SchemaFetcher(self.resolver)
+        self.schema_fetcher = SchemaFetcher(self.resolver)
         self.reader = CompactedReader(
             kafka, {settings.registry_topic: self.registry.apply, settings.usage_topic: self.usage.apply}
         )
@@ -111,7 +111,7 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         emails=digests,
         dead_letter_topic=settings.dead_letter_topic,
         max_message_bytes=settings.max_message_bytes,
-        fetch_schema=worker.schemas.fetch,
+        fetch_schema=worker.schema_fetcher.fetch,
         crash=app.crash,
         observe_latency=metrics.observe_latency,
     )
@@ -155,7 +155,7 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     async def ready_page(web: Any, request: Any) -> Any:
         """Ready: the filter registry is read whole, this worker has alert partitions and waits for no schema."""
         assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == settings.alert_topic)
-        waiting_for = worker.schemas.waiting_for
+        waiting_for = worker.schema_fetcher.waiting_for
         ready = worker.reader.loaded.is_set() and bool(assigned) and waiting_for is None
         body = {"ready": ready, "registry_loaded": worker.reader.loaded.is_set(), "alert_partitions": assigned}
         if waiting_for is not None:
