@@ -72,7 +72,7 @@ def faust_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
 class WorkerState:
     """What one worker process holds: its filters, counters, usage book and schema look-up."""
 
-    def __init__(self, settings: Settings, kafka: KafkaConnection):
+    def __init__(self, settings: Settings, kafka: KafkaConnection, app: faust.App):
         self.settings = settings
         self.kafka = kafka
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -80,7 +80,7 @@ class WorkerState:
         self.usage = UsageBook(self.id, time.time)
         self.stats = WorkerStats()
         self.resolver = SchemaResolver(settings.schema_dir, settings.schema_registry_url)
-        self.schema_fetcher = SchemaFetcher(self.resolver)
+        self.schema_fetcher = SchemaFetcher(self.resolver, app.sleep, lambda: app.should_stop)
         self.reader = CompactedReader(
             kafka, {settings.registry_topic: self.registry.apply, settings.usage_topic: self.usage.apply}
         )
@@ -89,7 +89,7 @@ class WorkerState:
 def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     app = faust_app(settings, kafka)
     alerts = app.topic(settings.alert_topic, value_serializer="raw", key_serializer="raw")
-    worker = WorkerState(settings, kafka)
+    worker = WorkerState(settings, kafka, app)
     app.alertflow = worker  # type: ignore[attr-defined]
     digests = register_digests(app, worker, settings)
     metrics = register_metrics(app, worker, digests)
@@ -121,7 +121,14 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         unconfirmed = Unconfirmed(int(settings.max_unconfirmed_mb * 1024 * 1024))
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             await worker.reader.loaded.wait()  # never check an alert against a partial filter set
-            unconfirmed.add(*await batches.process(events))
+            try:
+                unconfirmed.add(*await batches.process(events))
+            except asyncio.CancelledError:
+                # Stopped mid-batch (waiting for the schema registry): Faust's stop waits for every
+                # message it handed out to be acked, and acking would commit them. Forget them
+                # instead: their offsets stay uncommitted and the next owner redoes them.
+                app.consumer._unacked_messages.difference_update(event.message for event in events)
+                raise
             await unconfirmed.settle()
 
     @app.timer(interval=2.0)

@@ -25,10 +25,15 @@ MAX_WAIT = 8.0
 class SchemaFetcher:
     """Fetches one schema id at a time into a `SchemaResolver`, waiting out registry outages."""
 
-    def __init__(self, resolver: SchemaResolver, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+    def __init__(self, resolver: SchemaResolver, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 stopping: Callable[[], bool] = lambda: False):
+        """`sleep` returns early and `stopping` turns true when the worker stops (Faust's `app.sleep`
+        and `app.should_stop`): then the wait is cancelled, so that the held alerts are left
+        uncommitted and the worker can exit."""
         self.resolver = resolver
         self.url = resolver.registry_url
         self.sleep = sleep
+        self.stopping = stopping
         self.waiting_for: str | None = None
         # Retries are ours (below), so that every failed attempt shows in `waiting_for` at once.
         self.client = AsyncSchemaRegistryClient({"url": self.url, "timeout": TIMEOUT, "max.retries": 0}) if self.url else None
@@ -52,6 +57,8 @@ class SchemaFetcher:
             self.waiting_for = f"schema registry at {self.url}: {error}"
             log.warning("waiting %.1f s for schema id %d: %s", wait, schema_id, self.waiting_for)
             await self.sleep(wait)
+            if self.stopping():
+                raise asyncio.CancelledError(f"worker stopping while waiting for schema id {schema_id}")
             wait = min(2 * wait, MAX_WAIT)
 
     def _learnt(self, schema_id: int, schema_json: str | None) -> None:

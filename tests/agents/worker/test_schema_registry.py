@@ -165,3 +165,19 @@ def wait_for_ready_body(worker: WorkerProcess, key: str, timeout: float = 60.0) 
         assert worker.alive(), (worker.log_path.read_text())[-3000:]
         time.sleep(0.2)
     raise TimeoutError(f"/ready never said {key!r}; log: {worker.log_path}")
+
+
+@pytest.mark.integration
+def test_a_worker_stopped_while_waiting_exits_cleanly_and_commits_none_of_the_waiting(settings: Settings, tmp_path: Path) -> None:
+    settings = replace(settings, schema_registry_url=f"http://127.0.0.1:{free_port()}")
+    asyncio.run(ensure_topics(connection(settings), core_topics(settings)))
+    ends = asyncio.run(produce(connection(settings), settings.alert_topic,
+                               [with_id(m, NEW_ID) for m in synthetic_messages(6, seed=14)], progress=False))
+    worker = WorkerProcess.with_free_port(settings, tmp_path / "worker.log").start()
+    try:
+        assert wait_for_ready_body(worker, "waiting_for")[0] == 503
+    finally:
+        status = worker.stop(timeout=20)
+    assert status == 0, (tmp_path / "worker.log").read_text()[-3000:]
+    assert all(committed(settings).get(p, 0) == 0 for p in ends), "the waiting alerts are left for the next worker"
+    assert asyncio.run(read_records(connection(settings), settings.dead_letter_topic, expected=1, timeout=2)) == []
