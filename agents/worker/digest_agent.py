@@ -23,7 +23,7 @@ from pipeline.settings import Settings
 from .mailer import MailError, send_message
 
 if TYPE_CHECKING:
-    from .app import Worker
+    from .app import WorkerState
 
 log = logging.getLogger("alertflow.digests")
 
@@ -37,7 +37,7 @@ def match_message(match: EmailMatch) -> bytes:
 class Digests:
     """The digest agent, table and timer of one worker."""
 
-    def __init__(self, app: faust.App, worker: Worker, settings: Settings):
+    def __init__(self, app: faust.App, worker: WorkerState, settings: Settings):
         self.app = app
         self.worker = worker
         self.settings = settings
@@ -110,7 +110,7 @@ class Digests:
         }
 
 
-def register_digests(app: faust.App, worker: Worker, settings: Settings) -> Digests:
+def register_digests(app: faust.App, worker: WorkerState, settings: Settings) -> Digests:
     digests = Digests(app, worker, settings)
 
     @app.agent(digests.topic, name="digests")

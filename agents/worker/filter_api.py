@@ -18,7 +18,7 @@ from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create
 from pipeline.streams.usage import Usage
 
 if TYPE_CHECKING:
-    from .app import Worker
+    from .app import WorkerState
 
 EDITABLE = {"name", "sql", "mode", "description", "active", "public", "email", "quota_bytes"}
 
@@ -41,7 +41,7 @@ async def body_of(request: Request) -> dict[str, Any]:
     return body
 
 
-def register_filter_api(app: faust.App, worker: Worker) -> None:
+def register_filter_api(app: faust.App, worker: WorkerState) -> None:
     def admin() -> FilterAdmin:
         async def send(topic: str, key: bytes, value: bytes | None, headers: Any) -> Any:
             return await app.producer.send_and_wait(topic, key, value, None, None, headers)

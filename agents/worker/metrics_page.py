@@ -15,7 +15,7 @@ import faust
 from pipeline.observe.metrics import CONTENT_TYPE, EmailCounters, TopicPartition, WorkerMetrics, consumer_lag
 
 if TYPE_CHECKING:
-    from .app import Worker
+    from .app import WorkerState
 
 log = logging.getLogger("alertflow.metrics")
 
@@ -51,7 +51,7 @@ async def faust_consumer_lag(app: faust.App, topics: Collection[str], timeout: f
     return consumer_lag({(tp.topic, tp.partition): result for tp, result in zip(assigned, results)})
 
 
-def register_metrics(app: faust.App, worker: Worker, digests: EmailCounters | None = None) -> WorkerMetrics:
+def register_metrics(app: faust.App, worker: WorkerState, digests: EmailCounters | None = None) -> WorkerMetrics:
     """Add `/metrics` and the day-carry timer to `app`; idempotent (a second call returns the first's)."""
     existing = getattr(app, "alertflow_metrics", None)
     if existing is not None:

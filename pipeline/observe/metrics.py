@@ -167,7 +167,7 @@ class WorkerMetrics:
 
     @classmethod
     def for_worker(cls, worker: Any, emails: EmailCounters | None = None) -> WorkerMetrics:
-        """From an `agents.worker.app.Worker` (anything with `stats`, `usage`, `registry`)."""
+        """From an `agents.worker.app.WorkerState` (anything with `stats`, `usage`, `registry`)."""
         return cls(worker.stats, worker.usage, worker.registry, emails)
 
     def observe_latency(self, seconds: float) -> None:

@@ -1,19 +1,18 @@
 """Decoding every form an alert arrives in, and a one-line error naming the cause for bad input."""
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import fastavro
 import orjson
 import pytest
 
-from pipeline.decode.schema_lookup import SchemaResolver
+from pipeline.decode.avro_codec import AlertCodec
+from pipeline.decode.schema_lookup import SchemaNotFetched, SchemaResolver
 from pipeline.decode.schemas import parsed_schema
 from pipeline.decode.wire import DecodeError, decode_message, encode_wire, read_alerts, wire_messages
 from pipeline.settings import REPO_ROOT
@@ -115,44 +114,32 @@ def test_leftover_bytes_are_corrupt() -> None:
     assert err.value.reason == "corrupt" and "left over" in str(err.value)
 
 
-class _Registry(http.server.BaseHTTPRequestHandler):
-    schemas: dict[int, str] = {}
-    requests: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        self.requests.append(self.path)
-        schema_id = int(self.path.rsplit("/", 1)[-1])
-        if schema_id not in self.schemas:
-            self.send_error(404)
-            return
-        body = json.dumps({"schema": self.schemas[schema_id]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+FUTURE_SCHEMA = {"type": "record", "name": "alert", "namespace": "lsst.v99_0",
+                 "fields": [{"name": "diaSourceId", "type": "long"}, {"name": "note", "type": "string"},
+                            {"name": "diaSource", "type": ["null", "string"], "default": None}]}
 
 
-def test_schema_registry_fetches_an_unbundled_id_once(tmp_path: Path) -> None:
-    """A new schema version decodes without a release when a registry knows it."""
-    record = {"diaSourceId": 5, "note": "from the future"}
-    future = {"type": "record", "name": "alert", "namespace": "lsst.v99_0",
-              "fields": [{"name": "diaSourceId", "type": "long"}, {"name": "note", "type": "string"},
-                         {"name": "diaSource", "type": ["null", "string"], "default": None}]}
-    _Registry.schemas = {9900: json.dumps(future)}
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        resolver = SchemaResolver(RUBIN, f"http://127.0.0.1:{server.server_port}")
-        message = encode_wire(record, 9900, resolver(9900))
-        for _ in range(3):
-            assert decode_message(message, resolver).diaSourceId == 5
-        with pytest.raises(DecodeError) as err:
-            decode_message(b"\x00\x00\x00\x27\x0f" + message[5:], resolver)  # id 9999: registry says 404
-        assert err.value.reason == "unknown-schema"
-        assert _Registry.requests == ["/schemas/ids/9900", "/schemas/ids/9999"]
-        assert resolver(1100).schema["name"] == "lsst.v11_0.alert"  # bundled ids never ask the registry
-    finally:
-        server.shutdown()
+def test_registry_ids_wait_to_be_learnt_and_a_404_is_unknown() -> None:
+    """With a registry, an unbundled id asks to be fetched until the registry's answer is learnt."""
+    resolver = SchemaResolver(RUBIN, "http://registry.invalid:8081/")
+    message = encode_wire({"diaSourceId": 5, "note": "from the future"}, 9900, AlertCodec(fastavro.parse_schema(FUTURE_SCHEMA)))
+    with pytest.raises(SchemaNotFetched) as pending:
+        decode_message(message, resolver)
+    assert pending.value.schema_id == 9900 and pending.value.reason == "schema-not-fetched"
+    assert "http://registry.invalid:8081" in str(pending.value)
+    resolver.learn(9900, json.dumps(FUTURE_SCHEMA))
+    assert decode_message(message, resolver).diaSourceId == 5
+    resolver.learn(9999, None)  # the registry said 404
+    with pytest.raises(DecodeError) as err:
+        decode_message(b"\x00\x00\x00\x27\x0f" + message[5:], resolver)
+    assert err.value.reason == "unknown-schema"
+    assert resolver(1100).schema["name"] == "lsst.v11_0.alert"  # bundled ids never wait for the registry
+    with pytest.raises(ValueError, match="schema id 9800 from the registry is not an Avro schema"):
+        resolver.learn(9800, '{"type": "nonsense"}')
+
+
+def test_without_a_registry_an_unbundled_id_is_unknown_at_once() -> None:
+    message = encode_wire({"diaSourceId": 5, "note": "x"}, 9900, AlertCodec(fastavro.parse_schema(FUTURE_SCHEMA)))
+    with pytest.raises(DecodeError) as err:
+        decode_message(message, SchemaResolver(RUBIN, ""))
+    assert err.value.reason == "unknown-schema"

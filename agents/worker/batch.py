@@ -1,0 +1,168 @@
+"""One micro-batch of alerts: decode, dead-letter, match, admit, send, and hold its offsets until
+every record it caused is on the broker.
+
+At-least-once: each message carries one extra reference (`incref`) until every output and
+dead-letter record it caused is acknowledged, then `ack()` drops it, and Faust commits only
+offsets whose messages are fully released. A failed delivery leaves them held and stops the
+worker, so another one redoes the batch. No faust import: events are anything with `.message`
+(value, key, topic, partition, offset, timestamp, incref()) and `.ack()`, so tests drive it with
+a fake producer.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pipeline.decode.dead_letter import dead_letter_headers
+from pipeline.decode.schema_lookup import SchemaNotFetched
+from pipeline.decode.wire import DecodeError, SchemaLookup
+from pipeline.email.digest import EmailMatch
+from pipeline.features.ingest import Ingested, ingest
+from pipeline.observe.stats import WorkerStats
+from pipeline.streams.fanout import Match, StreamRecord, email_matches, find_matches, stream_records
+from pipeline.streams.filter_registry import FilterRegistry
+from pipeline.streams.payloads import utc_stamp
+from pipeline.streams.usage import UsageBook
+
+log = logging.getLogger("alertflow.worker")
+
+OBJECT_PREVIEW = ("diaObjectId", "ra", "decl", "nDiaSources", "latestR", "latest_psfFlux")
+
+Headers = list[tuple[str, bytes]] | None
+# topic, key, value, headers -> a future the producer resolves once the broker acknowledged the record
+Send = Callable[[str, bytes | None, bytes | None, Headers], Awaitable[asyncio.Future]]
+
+
+class Message(Protocol):
+    value: bytes | None
+    key: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float
+
+    def incref(self) -> None: ...
+
+
+class Event(Protocol):
+    message: Message
+
+    def ack(self) -> Any: ...
+
+
+class Emails(Protocol):
+    """Where e-mail-mode matches go (the digest agent's topic), and its clock."""
+
+    def clock(self) -> float: ...
+
+    async def send_match(self, match: EmailMatch) -> asyncio.Future: ...
+
+
+@dataclass
+class BatchProcessor:
+    """The worker's per-batch work; the Faust agent only feeds it batches (see `process`)."""
+
+    registry: FilterRegistry
+    usage: UsageBook
+    stats: WorkerStats
+    schemas: SchemaLookup
+    send: Send
+    clock: Callable[[], float]
+    emails: Emails
+    dead_letter_topic: str
+    max_message_bytes: int
+    # awaited for a schema id the registry may know; returns once it answered (waits out outages)
+    fetch_schema: Callable[[int], Awaitable[None]]
+    # called with a delivery failure: the worker stops, the held offsets are never committed
+    crash: Callable[[BaseException], Awaitable[Any]]
+    observe_latency: Callable[[float], None] = lambda seconds: None
+
+    async def process(self, events: Sequence[Event]) -> tuple[asyncio.Task, int]:
+        """One micro-batch, up to its records being sent; returns the task that releases it once they
+        are delivered, and the bytes held until then.
+
+        The decoded alerts (~170 kB each in Python) are freed when this returns, before the next
+        batch is awaited, not held beside it.
+        """
+        started = self.clock()
+        for event in events:  # held until delivery is confirmed: take_events' own ack does not free them
+            event.message.incref()
+        good, bad = await self.decode(events)
+        items = [item for _, item in good]
+        dead = [await self.dead_letter(event, error) for event, error in bad]
+        records, produced, size = await self.fan_out(items)
+        sent_at = [event.message.timestamp for event, item in good for _ in range(produced[id(item.alert)])]
+        self.stats.processed(len(items), len(records), started)
+        if items:
+            self.stats.last_object = {k: items[-1].row.get(k) for k in OBJECT_PREVIEW}
+        held = size + sum(len(event.message.value or b"") for event in events)
+        return asyncio.ensure_future(self.release_when_delivered(events, dead + records, sent_at)), held
+
+    async def decode(self, events: Sequence[Event]) -> tuple[list[tuple[Event, Ingested]], list[tuple[Event, DecodeError]]]:
+        """The batch's alerts and the messages to dead-letter, in order.
+
+        An alert whose schema id the registry may know waits here until the registry answered, so
+        neither this batch nor a later one is released before it.
+        """
+        good, bad = [], []
+        for event in events:
+            value = event.message.value
+            try:
+                try:
+                    good.append((event, ingest(value, self.schemas)))
+                except SchemaNotFetched as missing:
+                    await self.fetch_schema(missing.schema_id)
+                    good.append((event, ingest(value, self.schemas)))
+            except DecodeError as error:
+                bad.append((event, error))
+        return good, bad
+
+    async def dead_letter(self, event: Event, error: DecodeError) -> asyncio.Future:
+        msg = event.message
+        log.warning("dead-lettered %s[%d]@%d: %s: %s", msg.topic, msg.partition, msg.offset, error.reason, error)
+        headers = dead_letter_headers(error.reason, str(error), msg.topic, msg.partition, msg.offset)
+        self.stats.dead_lettered[error.reason] += 1
+        return await self.send(self.dead_letter_topic, msg.key, msg.value, headers)
+
+    def outputs(self, items: Sequence[Ingested], utc: str) -> tuple[list[Match], Iterator[StreamRecord], Iterator[EmailMatch]]:
+        """Which filters matched, their Kafka records and their e-mail matches: the one place that calls fan-out."""
+        matches = find_matches(self.registry, items)
+        return matches, stream_records(matches, items, utc), email_matches(matches, items, utc, self.emails.clock())
+
+    async def fan_out(self, items: list[Ingested]) -> tuple[list[asyncio.Future], Counter[int], int]:
+        """Produce every admitted record; returns the deliveries, the records per alert (by id) and their bytes."""
+        matches, records, emails = self.outputs(items, utc_stamp())
+        for match in matches:
+            self.usage.matched(match.filter.record.id, len(match.rows))
+        pending, produced, size = [], Counter[int](), 0
+        for record in records:
+            f, record_size = record.filter.record, record.size
+            if self.usage.admit(f.id, f.quota_bytes, record_size, self.max_message_bytes):
+                pending.append(await self.send(f.topic, record.key, record.value, record.headers))
+                produced[id(record.alert)] += 1
+                size += record_size
+        for email_match in emails:
+            pending.append(await self.emails.send_match(email_match))
+        return pending, produced, size
+
+    async def release_when_delivered(self, events: Sequence[Event], deliveries: list[asyncio.Future], sent_at: list[float]) -> None:
+        """Drop the batch's extra hold on its messages once every record it caused is on the broker.
+
+        `sent_at`: for each record produced, the Kafka timestamp of its alert.
+        """
+        try:
+            await asyncio.gather(*deliveries)
+        except Exception as exc:  # noqa: BLE001 - whatever failed, their offsets stay uncommitted and the alerts are redone
+            log.critical("could not deliver a record, stopping so that another worker redoes the batch: %r", exc)
+            await self.crash(exc)
+            return
+        now = self.clock()
+        self.stats.delivered(sent_at, now)
+        for timestamp in sent_at:
+            self.observe_latency(now - timestamp)
+        for event in events:
+            event.ack()
