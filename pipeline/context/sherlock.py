@@ -1,0 +1,172 @@
+"""The built-in contextual classifier: one `sherlock_classifications` row per object, as Lasair stores it.
+
+Sources are grouped into tiers by association radius, each tier with its own k-d tree searched at
+the tier's largest radius, so the many small sources (stars, faint galaxies) are searched at a few
+arcsec while the few big galaxies are still found out to their stretched semi-major axis.
+Objects with fewer than 2 diaSources get no row, as Lasair's Sherlock skips singletons
+(`ignore_singletons`). Rows are cached per (diaObjectId, catalogue version): an object is
+classified once, and a new catalogue re-classifies it.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .catalogue import KIND_NAMES, Catalogue
+from .sherlock_rules import (
+    Merged,
+    Rules,
+    association_radii,
+    best_distance,
+    best_magnitude,
+    bright_stars,
+    crossmatch,
+    first_member,
+    synonym_radii,
+)
+from .sky_index import SkyIndex, offsets_arcsec, unit_vectors
+from .tables import SHERLOCK_CLASSIFICATIONS
+
+ANNOTATOR = "alertflow built-in contextual classifier (Sherlock v3.1.0 rules)"
+NO_DESCRIPTION = "no description"
+ORPHAN_DESCRIPTION = "The transient is not obviously associated with any catalogued galaxy nor is it coincident with a known stellar source."
+TIER_EDGES = (3.0, 10.0, 60.0, 600.0, 3600.0)  # arcsec
+
+
+class ObjectPosition(NamedTuple):
+    diaObjectId: int
+    ra: float
+    dec: float
+    nDiaSources: int
+
+
+def object_position(dia_object: dict[str, Any]) -> ObjectPosition:
+    """Sherlock's input from an alert's diaObject: the mean position and the number of diaSources."""
+    return ObjectPosition(int(dia_object["diaObjectId"]), float(dia_object["ra"]), float(dia_object["dec"]), int(dia_object.get("nDiaSources") or 0))
+
+
+class SherlockCache:
+    """Bounded LRU of rows by (diaObjectId, catalogue version); shared across catalogue reloads."""
+
+    def __init__(self, max_objects: int = 200_000):
+        self.max_objects = max_objects
+        self.rows: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[int, str]) -> dict[str, Any] | None:
+        row = self.rows.get(key)
+        if row is None:
+            self.misses += 1
+            return None
+        self.rows.move_to_end(key)
+        self.hits += 1
+        return row
+
+    def put(self, key: tuple[int, str], row: dict[str, Any]) -> None:
+        self.rows[key] = row
+        self.rows.move_to_end(key)
+        while len(self.rows) > self.max_objects:
+            self.rows.popitem(last=False)
+
+
+class ContextClassifier:
+    """Classifies objects against one catalogue; build once per catalogue (the index is built here)."""
+
+    def __init__(self, catalogue: Catalogue, rules: Rules = Rules(), cache: SherlockCache | None = None):
+        self.rules = rules
+        self.cache = cache if cache is not None else SherlockCache()
+        association = association_radii(catalogue, rules)
+        tier = np.searchsorted(TIER_EDGES, association)
+        order = np.argsort(tier, kind="stable")
+        if not np.array_equal(order, np.arange(len(order))):
+            catalogue, association, tier = catalogue.take(order), association[order], tier[order]
+        self.catalogue = catalogue
+        self.association = association
+        self.synonym = synonym_radii(catalogue, rules)
+        self.bright = bright_stars(catalogue, rules)
+        bounds = np.searchsorted(tier, np.arange(len(TIER_EDGES) + 2))
+        self.tiers = [(int(lo), SkyIndex(catalogue.xyz[lo:hi]), float(association[lo:hi].max()))
+                      for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+    @property
+    def version(self) -> str:
+        return self.catalogue.version
+
+    def classify(self, objects: Sequence[ObjectPosition]) -> dict[int, dict[str, Any] | None]:
+        """Rows by diaObjectId for a micro-batch; None for objects with fewer than 2 diaSources."""
+        result: dict[int, dict[str, Any] | None] = {}
+        todo: dict[int, ObjectPosition] = {}
+        for obj in objects:
+            if obj.nDiaSources < 2:
+                result[obj.diaObjectId] = None
+            elif obj.diaObjectId not in result and obj.diaObjectId not in todo:
+                row = self.cache.get((obj.diaObjectId, self.version))
+                if row is None:
+                    todo[obj.diaObjectId] = obj
+                else:
+                    result[obj.diaObjectId] = row
+        if todo:
+            pending = list(todo.values())
+            points = unit_vectors(np.array([o.ra for o in pending]), np.array([o.dec for o in pending]))
+            found = [[lo + f for f in index.within(points, radius)] for lo, index, radius in self.tiers]
+            for k, obj in enumerate(pending):
+                candidates = np.concatenate([per_tier[k] for per_tier in found]) if found else np.empty(0, dtype=np.intp)
+                ranked = crossmatch(self.catalogue, points[k], candidates, self.synonym, self.association, self.bright, self.rules)
+                row = self.row(obj, ranked[0] if ranked else None)
+                self.cache.put((obj.diaObjectId, self.version), row)
+                result[obj.diaObjectId] = row
+        return result
+
+    def row(self, obj: ObjectPosition, best: Merged | None) -> dict[str, Any]:
+        """The sherlock_classifications row of the rank-1 merged match (ORPHAN without one), zero/empty as NULL."""
+        row: dict[str, Any] = dict.fromkeys(SHERLOCK_CLASSIFICATIONS.column_names)
+        row.update(diaObjectId=obj.diaObjectId, annotator=ANNOTATOR)
+        if best is None:
+            row.update(classification="ORPHAN", description=ORPHAN_DESCRIPTION)
+            return row
+        cat, i = self.catalogue, best.closest
+        ra, dec = cat.position(i)
+        north, east = offsets_arcsec(ra, dec, obj.ra, obj.dec)
+        tables = list(dict.fromkeys(cat.tables[cat.table[m]] for m in best.members))
+        row.update(
+            classification=best.type, association_type=best.type, catalogue_table_name="/".join(tables),
+            catalogue_object_id=cat.object_id(i), catalogue_object_type=KIND_NAMES[cat.kind[i]],
+            raDeg=ra, decDeg=dec, separationArcsec=best.separation, northSeparationArcsec=north, eastSeparationArcsec=east,
+            physical_separation_kpc=best.physical_kpc, classificationReliability=best.reliability,
+        )
+        for column, member_column in (("direct_distance", "distance"), ("z", "z"), ("major_axis_arcsec", "major_axis")):
+            m = first_member(cat, best, member_column)
+            row[column] = cat.value(member_column, m) if m is not None else None
+        m = first_member(cat, best, "photoz")
+        if m is not None:
+            row.update(photoZ=cat.value("photoz", m), photoZErr=cat.value("photoz_err", m))
+        m = best_magnitude(cat, best)
+        if m is not None:
+            band = cat.mag_filter[m] if cat.mag_filter is not None else None
+            row.update(Mag=cat.value("mag", m), MagErr=cat.value("mag_err", m),
+                       MagFilter=band.replace("_", "").replace("Mag", "") if band else None)
+        distance = best_distance(cat, best)
+        if distance is not None:
+            row.update(best_distance=distance[0], distance=distance[0], best_distance_flag=distance[1],
+                       best_distance_source=cat.tables[cat.table[distance[2]]])
+        row["description"] = describe(row, best)
+        return as_stored(row)
+
+
+def describe(row: dict[str, Any], best: Merged) -> str:
+    """A sentence in the manner of Sherlock's second classification element."""
+    relation = "synonymous with" if best.reliability == 1 else "possibly associated with"
+    mag = f"a {row['Mag']:.2f} mag " if row["Mag"] is not None else "a "
+    text = f"The transient is {relation} {row['catalogue_object_id']}; {mag}{row['catalogue_object_type']} found in the {row['catalogue_table_name']} catalogue."
+    if row["best_distance"] is not None:
+        text += f" It is {row['best_distance']:.1f} Mpc away"
+        text += f" and the transient lies {row['physical_separation_kpc']:.2f} kpc from its centre." if row["physical_separation_kpc"] else "."
+    return text
+
+
+def as_stored(row: dict[str, Any]) -> dict[str, Any]:
+    """Lasair stores zero or empty values as NULL."""
+    return {k: (None if v == 0 or v == "" else v) if k != "diaObjectId" else v for k, v in row.items()}
