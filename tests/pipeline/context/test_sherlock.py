@@ -9,10 +9,12 @@ import csv
 import itertools
 from pathlib import Path
 
+import orjson
 import pytest
 
 from pipeline.context.catalogue import load_catalogues
 from pipeline.context.sherlock import ContextClassifier, ObjectPosition, SherlockCache
+from pipeline.context.sherlock_external import ExternalRows
 
 HEADER = ["ra", "dec", "kind", "name", "z", "photoz", "photoz_err", "distance_mpc", "mag", "mag_err", "mag_filter", "major_axis_arcsec"]
 
@@ -179,3 +181,11 @@ def test_rows_are_cached_per_object_and_catalogue_version(files: list[Path], tmp
 def test_batch_with_repeats_and_singletons(classifier: ContextClassifier) -> None:
     rows = classifier.classify([ObjectPosition(1, 10, 0, 2), ObjectPosition(1, 10, 0, 2), ObjectPosition(2, 40, 0, 1), ObjectPosition(3, 110, 0, 5)])
     assert {k: v and v["classification"] for k, v in rows.items()} == {1: "VS", 2: None, 3: "AGN"}
+
+
+def test_external_row_wins(classifier: ContextClassifier) -> None:
+    builtin = classify(classifier, 10, 1.0, object_id=42)
+    external = ExternalRows()
+    assert external.choose(42, builtin) is builtin
+    external.apply(b"42", orjson.dumps({"diaObjectId": 42, "classification": "NT", "catalogue_table_name": "NED_D"}))
+    assert external.choose(42, builtin)["classification"] == "NT"
