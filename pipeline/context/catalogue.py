@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .sky_index import radec, unit_vectors
+from .sky_index import unit_vectors
 
 STAR, GALAXY, QSO, CV = range(4)
 KIND_NAMES = ("star", "galaxy", "qso", "cv")
@@ -57,7 +57,8 @@ class Catalogue:
     table: np.ndarray       # int16 index into tables
     kind: np.ndarray        # int8 STAR, GALAXY, QSO, CV
     xyz: np.ndarray         # (n, 3) float64 unit vectors
-    name: np.ndarray | None  # object array of str; None: the 1-based row number stands in
+    row: np.ndarray         # int32 1-based row within its file, the id of a source without a name
+    name: np.ndarray | None  # object array of str (None where a source has no name)
     z: np.ndarray
     photoz: np.ndarray
     photoz_err: np.ndarray
@@ -81,11 +82,12 @@ class Catalogue:
 
     def object_id(self, i: int) -> str:
         """Sherlock's catalogue_object_id: the name with spaces removed."""
-        return str(self.name[i]).replace(" ", "") if self.name is not None else str(i + 1)
+        name = self.name[i] if self.name is not None else None
+        return name.replace(" ", "") if name is not None else str(self.row[i])
 
     def position(self, i: int) -> tuple[float, float]:
-        ra, dec = radec(self.xyz[i])
-        return float(ra), float(dec)
+        x, y, z = self.xyz[i].tolist()
+        return math.degrees(math.atan2(y, x)) % 360.0, math.degrees(math.asin(max(-1.0, min(1.0, z))))
 
     def value(self, column: str, i: int) -> float | None:
         v = float(getattr(self, column)[i])
@@ -121,6 +123,7 @@ def from_columns(tables: Sequence[tuple[str, dict[str, Any]]], version: str | No
     return Catalogue(
         tables=tuple(name for name, _ in tables),
         table=np.repeat(np.arange(len(tables), dtype=np.int16), n),
+        row=np.concatenate([np.arange(1, k + 1, dtype=np.int32) for k in n]) if tables else np.empty(0, dtype=np.int32),
         kind=joined("kind", np.int8, STAR),
         xyz=unit_vectors(ra, dec) if total else np.empty((0, 3)),
         name=optional_text("name"),

@@ -19,7 +19,6 @@ import numpy as np
 
 from .catalogue import CV, GALAXY, QSO, STAR, Catalogue
 from .cosmology import kpc_per_arcsec, kpc_per_arcsec_at, luminosity_distance_mpc
-from .sky_index import separation_arcsec
 
 TYPE_PRIORITY = ("AGN", "CV", "NT", "SN", "VS", "BS")
 SYNONYM_TYPE = {STAR: "VS", GALAXY: "NT", QSO: "AGN", CV: "CV"}
@@ -146,30 +145,39 @@ def score(cat: Catalogue, merged: Merged) -> float:
     return 1000 * merged.reliability + extra
 
 
-def crossmatch(cat: Catalogue, point: np.ndarray, candidates: np.ndarray, synonym: np.ndarray,
-               association: np.ndarray, bright: np.ndarray, rules: Rules) -> list[Merged]:
-    """The ranked merged matches of one object (unit vector `point`) among candidate sources, best first."""
-    if len(candidates) == 0:
-        return []
-    seps = separation_arcsec(point, cat.xyz[candidates])
-    is_synonym = seps <= synonym[candidates]
-    if is_synonym.any():
-        keep, reliability, types = is_synonym, 1, SYNONYM_TYPE
-    else:
-        keep, reliability, types = seps <= association[candidates], 2, ASSOCIATION_TYPE
-    order = np.argsort(seps[keep], kind="stable")
-    found, seps = candidates[keep][order], seps[keep][order]
+def select_matches(seps: np.ndarray, objects: np.ndarray, sources: np.ndarray, synonym: np.ndarray,
+                   association: np.ndarray, n_objects: int) -> tuple[np.ndarray, np.ndarray]:
+    """For (object, source) candidate pairs at `seps`: which pairs match and with what reliability.
+
+    An object with any synonym keeps only its synonyms (reliability 1); the others keep their
+    associations (reliability 2). Vectorised over a micro-batch."""
+    is_synonym = seps <= synonym[sources]
+    has_synonym = np.zeros(n_objects, dtype=bool)
+    has_synonym[objects[is_synonym]] = True
+    with_synonym = has_synonym[objects]
+    keep = np.where(with_synonym, is_synonym, seps <= association[sources])
+    return keep, np.where(with_synonym, 1, 2)
+
+
+def crossmatch(cat: Catalogue, matches: list[tuple[float, int]], reliability: int, bright: np.ndarray, rules: Rules) -> list[Merged]:
+    """The ranked merged matches of one object from its (separation, source) matches, best first."""
+    types = SYNONYM_TYPE if reliability == 1 else ASSOCIATION_TYPE
+    merge_chord = 2.0 * math.sin(math.radians(rules.merge_arcsec / 3600.0) / 2.0)
     groups: list[Merged] = []
-    for i, sep in zip(found.tolist(), seps.tolist()):
+    centres: list[list[float]] = []
+    for sep, i in sorted(matches):
         kind = "BS" if bright[i] else types[int(cat.kind[i])]
-        group = next((g for g in groups if separation_arcsec(cat.xyz[g.closest], cat.xyz[i]) <= rules.merge_arcsec), None)
-        if group is None:
+        xyz = cat.xyz[i].tolist()
+        k = next((k for k, c in enumerate(centres) if math.dist(c, xyz) <= merge_chord), None)
+        if k is None:
             groups.append(Merged([i], [sep], kind, reliability))
-        else:
-            group.members.append(i)
-            group.separations.append(sep)
-            if TYPE_PRIORITY.index(kind) < TYPE_PRIORITY.index(group.type):
-                group.type = kind
+            centres.append(xyz)
+            continue
+        group = groups[k]
+        group.members.append(i)
+        group.separations.append(sep)
+        if TYPE_PRIORITY.index(kind) < TYPE_PRIORITY.index(group.type):
+            group.type = kind
     for group in groups:
         group.physical_kpc = physical_separation(cat, group)
         group.score = score(cat, group)

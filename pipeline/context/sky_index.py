@@ -35,9 +35,9 @@ def radec(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def separation_arcsec(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angles between unit vectors (broadcast), accurate at small separations (atan2 of cross and dot)."""
-    cross = np.linalg.norm(np.cross(a, b), axis=-1)
-    return np.arctan2(cross, np.sum(a * b, axis=-1)) * ARCSEC_PER_RAD
+    """Angles between unit vectors (broadcast), from the chord: exact and well conditioned below 90°."""
+    d = np.asarray(b) - np.asarray(a)
+    return 2.0 * np.arcsin(np.minimum(np.sqrt(np.sum(d * d, axis=-1)) / 2.0, 1.0)) * ARCSEC_PER_RAD
 
 
 def offsets_arcsec(ra0: float, dec0: float, ra: float, dec: float) -> tuple[float, float]:
@@ -59,9 +59,8 @@ class SkyIndex:
     def __len__(self) -> int:
         return len(self.xyz)
 
-    def within(self, points: np.ndarray, radius_arcsec: float) -> list[np.ndarray]:
-        """For each of the (m, 3) unit vectors `points`, the indices of positions within the radius."""
+    def within(self, points: np.ndarray, radius_arcsec: float) -> list[list[int]]:
+        """For each of the (m, 3) unit vectors `points`, the indices of positions within the radius (unordered)."""
         if self.tree is None or len(points) == 0:
-            return [np.empty(0, dtype=np.intp) for _ in range(len(points))]
-        found = self.tree.query_ball_point(points, chord(radius_arcsec), return_sorted=False)
-        return [np.asarray(f, dtype=np.intp) for f in found]
+            return [[] for _ in range(len(points))]
+        return list(self.tree.query_ball_point(points, chord(radius_arcsec), return_sorted=False))

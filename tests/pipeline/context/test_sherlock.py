@@ -38,6 +38,7 @@ GALAXIES = [
     source(90, "galaxy", "gal-plain-alone"),
     source(30.0 + 5 / 3600, "galaxy", "gal-near-star", distance_mpc=40.0),
     source(100, "galaxy", "gal-merge", photoz=0.1, mag=17.0, mag_err=0.3, mag_filter="g"),
+    source(140, "galaxy", "gal-huge", major_axis_arcsec=3600.0),
 ]
 QSOS = [
     source(110, "qso", "qso-1"),
@@ -104,6 +105,12 @@ def test_beyond_every_radius_is_orphan(classifier: ContextClassifier, ra: float,
     row = classify(classifier, ra, north)
     assert row["classification"] == "ORPHAN"
     assert row["association_type"] is row["catalogue_object_id"] is row["separationArcsec"] is row["classificationReliability"] is None
+
+
+def test_big_galaxy_found_out_to_its_reduced_stretch(classifier: ContextClassifier) -> None:
+    """Major axis 60′ (10–100′): limit 1800″ × 2.5 × 0.7 = 3150″, searched in its own wide tier."""
+    assert classify(classifier, 140, 3100.0)["catalogue_object_id"] == "gal-huge"
+    assert classify(classifier, 140, 3200.0)["classification"] == "ORPHAN"
 
 
 def test_values_of_a_galaxy_with_a_spec_z(classifier: ContextClassifier) -> None:
