@@ -100,7 +100,9 @@ class ContextClassifier:
         return self.catalogue.version
 
     def classify(self, objects: Sequence[ObjectPosition]) -> dict[int, dict[str, Any] | None]:
-        """Rows by diaObjectId for a micro-batch; None for objects with fewer than 2 diaSources."""
+        """Rows by diaObjectId for a micro-batch; None for objects with fewer than 2 diaSources.
+
+        Rows are shared with the cache: read-only."""
         result: dict[int, dict[str, Any] | None] = {}
         todo: dict[int, ObjectPosition] = {}
         for obj in objects:

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.context.catalogue import load_catalogues
 from pipeline.context.sherlock import ContextClassifier, ObjectPosition, SherlockCache
-from pipeline.context.sherlock_external import ExternalRows
+from pipeline.context.sherlock_external import ExternalRows, parse_row
 
 HEADER = ["ra", "dec", "kind", "name", "z", "photoz", "photoz_err", "distance_mpc", "mag", "mag_err", "mag_filter", "major_axis_arcsec"]
 
@@ -196,3 +196,10 @@ def test_external_row_wins(classifier: ContextClassifier) -> None:
     assert external.choose(42, builtin) is builtin
     external.apply(b"42", orjson.dumps({"diaObjectId": 42, "classification": "NT", "catalogue_table_name": "NED_D"}))
     assert external.choose(42, builtin)["classification"] == "NT"
+
+
+@pytest.mark.parametrize("ra, north", [(70, 30.0), (100, 0.3), (20, 6.0), (200, 0.0)])
+def test_rows_have_the_declared_columns_and_types(classifier: ContextClassifier, ra: float, north: float) -> None:
+    """A built-in row is JSON as an external classifier would publish it, and reads back unchanged."""
+    row = classify(classifier, ra, north)
+    assert parse_row(str(row["diaObjectId"]), orjson.dumps(row)) == (row, set())
