@@ -77,7 +77,8 @@ class Catalogue:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         for key, value in values.items():
             if isinstance(value, np.ndarray):
-                values[key] = value[order]
+                # a column absent from every file is one broadcast NaN: keep it so
+                values[key] = np.broadcast_to(value[:1], (len(order), *value.shape[1:])) if value.strides[:1] == (0,) else value[order]
         return Catalogue(**values)
 
     def object_id(self, i: int) -> str:
@@ -103,6 +104,8 @@ def from_columns(tables: Sequence[tuple[str, dict[str, Any]]], version: str | No
     total = sum(n)
 
     def joined(key: str, dtype: Any, fill: Any) -> np.ndarray:
+        if not any(key in cols for _, cols in tables):  # absent everywhere: 4 bytes, not 4 a source
+            return np.broadcast_to(np.array(fill, dtype=dtype), (total,))
         parts = [np.asarray(cols[key], dtype=dtype) if key in cols else np.full(k, fill, dtype=dtype) for (_, cols), k in zip(tables, n)]
         return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 

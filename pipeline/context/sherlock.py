@@ -88,8 +88,7 @@ class ContextClassifier:
         if not np.array_equal(order, np.arange(len(order))):
             catalogue, association, tier = catalogue.take(order), association[order], tier[order]
         self.catalogue = catalogue
-        self.association = association
-        self.synonym = synonym_radii(catalogue, rules)
+        self.association = association.astype(np.float32)  # 4 bytes a source: the tiers are built, precision no longer matters
         self.bright = bright_stars(catalogue, rules)
         bounds = np.searchsorted(tier, np.arange(len(TIER_EDGES) + 2))
         self.tiers = [(int(lo), SkyIndex(catalogue.xyz[lo:hi]), float(association[lo:hi].max()))
@@ -137,7 +136,7 @@ class ContextClassifier:
         if objects:
             obj, src = np.array(objects), np.array(sources)
             seps = separation_arcsec(points[obj], self.catalogue.xyz[src])
-            keep, rel = select_matches(seps, obj, src, self.synonym, self.association, len(pending))
+            keep, rel = select_matches(seps, obj, synonym_radii(self.bright[src], self.rules), self.association[src], len(pending))
             for k, sep, i, r in zip(obj[keep].tolist(), seps[keep].tolist(), src[keep].tolist(), rel[keep].tolist()):
                 per_object[k].append((sep, i))
                 reliability[k] = r

@@ -54,8 +54,8 @@ def bright_stars(cat: Catalogue, rules: Rules) -> np.ndarray:
         return (cat.kind == STAR) & (cat.mag < rules.bright_star_mag)
 
 
-def synonym_radii(cat: Catalogue, rules: Rules) -> np.ndarray:
-    return np.where(bright_stars(cat, rules), rules.bright_star_synonym_arcsec, rules.synonym_arcsec)
+def synonym_radii(bright: np.ndarray, rules: Rules) -> np.ndarray:
+    return np.where(bright, rules.bright_star_synonym_arcsec, rules.synonym_arcsec)
 
 
 def association_radii(cat: Catalogue, rules: Rules) -> np.ndarray:
@@ -71,7 +71,7 @@ def association_radii(cat: Catalogue, rules: Rules) -> np.ndarray:
         physical = np.minimum(rules.galaxy_kpc / scale, rules.physical_max_arcsec)
         sma = sma_limit(cat.major_axis.astype(np.float64), rules.sma_stretch)
         radius = np.where(galaxy & (cat.major_axis > 0), sma, np.where(galaxy & (scale > 0), physical, radius))
-    return np.maximum(radius, synonym_radii(cat, rules))
+    return np.maximum(radius, synonym_radii(bright_stars(cat, rules), rules))
 
 
 @dataclass
@@ -145,17 +145,16 @@ def score(cat: Catalogue, merged: Merged) -> float:
     return 1000 * merged.reliability + extra
 
 
-def select_matches(seps: np.ndarray, objects: np.ndarray, sources: np.ndarray, synonym: np.ndarray,
-                   association: np.ndarray, n_objects: int) -> tuple[np.ndarray, np.ndarray]:
-    """For (object, source) candidate pairs at `seps`: which pairs match and with what reliability.
+def select_matches(seps: np.ndarray, objects: np.ndarray, synonym: np.ndarray, association: np.ndarray, n_objects: int) -> tuple[np.ndarray, np.ndarray]:
+    """For (object, source) candidate pairs at `seps` with the sources' radii: which pairs match and how reliably.
 
     An object with any synonym keeps only its synonyms (reliability 1); the others keep their
     associations (reliability 2). Vectorised over a micro-batch."""
-    is_synonym = seps <= synonym[sources]
+    is_synonym = seps <= synonym
     has_synonym = np.zeros(n_objects, dtype=bool)
     has_synonym[objects[is_synonym]] = True
     with_synonym = has_synonym[objects]
-    keep = np.where(with_synonym, is_synonym, seps <= association[sources])
+    keep = np.where(with_synonym, is_synonym, seps <= association)
     return keep, np.where(with_synonym, 1, 2)
 
 
