@@ -11,6 +11,7 @@ classified once, and a new catalogue re-classifies it.
 """
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -47,9 +48,15 @@ class ObjectPosition(NamedTuple):
     nDiaSources: int
 
 
-def object_position(dia_object: dict[str, Any]) -> ObjectPosition:
-    """Sherlock's input from an alert's diaObject: the mean position and the number of diaSources."""
-    return ObjectPosition(int(dia_object["diaObjectId"]), float(dia_object["ra"]), float(dia_object["dec"]), int(dia_object.get("nDiaSources") or 0))
+def object_position(dia_object: dict[str, Any] | None) -> ObjectPosition | None:
+    """Sherlock's input from an alert's diaObject: the mean position and the number of diaSources;
+    None without a diaObject or a finite position (such an object gets no row)."""
+    if not dia_object or dia_object.get("diaObjectId") is None:
+        return None
+    ra, dec = dia_object.get("ra"), dia_object.get("dec")
+    if ra is None or dec is None or not (math.isfinite(ra) and math.isfinite(dec)):
+        return None
+    return ObjectPosition(int(dia_object["diaObjectId"]), float(ra), float(dec), int(dia_object.get("nDiaSources") or 0))
 
 
 class SherlockCache:

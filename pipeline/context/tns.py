@@ -170,12 +170,13 @@ class TnsSet:
             try:
                 row = orjson.loads(value)
                 float(row["ra"]), float(row["decl"]), int(row["objid"])
+                name = key.decode()
             except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
                 log.warning("TNS record %r ignored: not a crossmatch_tns row (%s)", key, exc)
                 return
-            self.rows[key.decode()] = row
+            self.rows[name] = row
         else:
-            self.rows.pop(key.decode(), None)
+            self.rows.pop(key.decode(errors="replace"), None)
         self._index = None
 
     def _positions(self) -> tuple[SkyIndex, list[dict[str, Any]]]:

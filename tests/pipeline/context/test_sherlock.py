@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from pipeline.context.catalogue import load_catalogues
-from pipeline.context.sherlock import ContextClassifier, ObjectPosition, SherlockCache
+from pipeline.context.sherlock import ContextClassifier, ObjectPosition, SherlockCache, object_position
 from pipeline.context.sherlock_external import ExternalRows, parse_row
 
 HEADER = ["ra", "dec", "kind", "name", "z", "photoz", "photoz_err", "distance_mpc", "mag", "mag_err", "mag_filter", "major_axis_arcsec"]
@@ -203,3 +203,10 @@ def test_rows_have_the_declared_columns_and_types(classifier: ContextClassifier,
     """A built-in row is JSON as an external classifier would publish it, and reads back unchanged."""
     row = classify(classifier, ra, north)
     assert parse_row(str(row["diaObjectId"]), orjson.dumps(row)) == (row, set())
+
+
+def test_object_position_from_a_dia_object() -> None:
+    assert object_position({"diaObjectId": 5, "ra": 1.5, "dec": -2.0, "nDiaSources": 4}) == ObjectPosition(5, 1.5, -2.0, 4)
+    assert object_position(None) is None
+    assert object_position({"diaObjectId": 5, "ra": float("nan"), "dec": -2.0, "nDiaSources": 4}) is None
+    assert object_position({"diaObjectId": 5, "ra": None, "dec": -2.0}) is None
