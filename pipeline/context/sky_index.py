@@ -12,6 +12,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 ARCSEC_PER_RAD = 180.0 / math.pi * 3600.0
+_CHORD_SLACK = 1e-9  # the tree must not miss a pair exactly on a radius: callers test the exact separation after
 
 
 def unit_vectors(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
@@ -63,4 +64,4 @@ class SkyIndex:
         """For each of the (m, 3) unit vectors `points`, the indices of positions within the radius (unordered)."""
         if self.tree is None or len(points) == 0:
             return [[] for _ in range(len(points))]
-        return list(self.tree.query_ball_point(points, chord(radius_arcsec), return_sorted=False))
+        return list(self.tree.query_ball_point(points, chord(radius_arcsec) * (1 + _CHORD_SLACK), return_sorted=False))

@@ -195,11 +195,13 @@ class TnsSet:
         index, rows = self._positions()
         points = unit_vectors(np.asarray(ra, dtype=np.float64), np.asarray(dec, dtype=np.float64))
         for object_id, point, found in zip(ids, points, index.within(points, radius_arcsec)):
-            if len(found) == 0:
+            if not found:
                 continue
             seps = separation_arcsec(point, index.xyz[found])
-            order = np.argsort(seps, kind="stable")
-            hits = [(rows[int(found[k])], float(seps[k])) for k in order]
+            order = [k for k in np.argsort(seps, kind="stable").tolist() if seps[k] <= radius_arcsec]
+            if not order:
+                continue
+            hits = [(rows[found[k]], float(seps[k])) for k in order]
             out.crossmatch_tns[object_id] = [{"diaObjectId": object_id, **{c: r[c] for c in ROW_COLUMNS}} for r, _ in hits]
             out.watchlist_hits[object_id] = [{"diaObjectId": object_id, "wl_id": watchlist_id, "cone_id": r["objid"], "arcsec": sep, "name": r["tns_name"]}
                                              for r, sep in hits]
