@@ -7,6 +7,8 @@ common/schema/11_1, Apache-2.0).
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .columns import Column
 
 OBJECTS_EXT_COLUMNS: tuple[Column, ...] = (
@@ -77,3 +79,18 @@ OBJECTS_EXT_COLUMNS: tuple[Column, ...] = (
 )
 
 OBJECTS_EXT_NAMES: tuple[str, ...] = tuple(c.name for c in OBJECTS_EXT_COLUMNS)
+
+_INT_COLUMNS = frozenset(c.name for c in OBJECTS_EXT_COLUMNS if c.sql_type == "int")
+
+
+def objects_ext_values(dia_object: dict[str, Any] | None) -> dict[str, Any]:
+    """The 64 columns for an alert, copied from its diaObject: NaN or absent as NULL, int columns as int."""
+    source = dia_object or {}
+    values: dict[str, Any] = {}
+    for name in OBJECTS_EXT_NAMES:
+        v = source.get(name)
+        if v is None or v != v:  # NaN
+            values[name] = None
+        else:
+            values[name] = int(v) if name in _INT_COLUMNS else v
+    return values

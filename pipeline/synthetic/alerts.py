@@ -31,10 +31,20 @@ def synthetic_alerts(n: int, seed: int = 0, *, cutouts: bool = False,
     With `cutouts`, each cutout field holds `cutout_size` pseudo-random bytes (not FITS)
     drawn from a separate generator, so the rest of each record does not depend on it.
     """
+    cut_rng = random.Random(f"{seed}:cutouts")
+    for _, alert in object_alerts(n, seed):
+        if cutouts:
+            for name in ("cutoutDifference", "cutoutScience", "cutoutTemplate"):
+                alert[name] = cut_rng.randbytes(cutout_size)
+        yield alert
+
+
+def object_alerts(n: int, seed: int = 0) -> Iterator[tuple[_Object, dict[str, Any]]]:
+    """`synthetic_alerts` without cutouts, each with the simulated object it came from (its kind
+    and true position), for what must match the stream, such as the synthetic catalogue."""
     if n < 0:
         raise ValueError("n must be >= 0")
     rng = random.Random(seed)
-    cut_rng = random.Random(f"{seed}:cutouts")
     id_block = rng.randrange(1 << 24)  # streams of different seeds get different ids
     pool: list[_Object] = []
     for _ in range(n):
@@ -47,10 +57,7 @@ def synthetic_alerts(n: int, seed: int = 0, *, cutouts: bool = False,
         if not obj.remaining:
             pool[i] = pool[-1]
             pool.pop()
-        if cutouts:
-            for name in ("cutoutDifference", "cutoutScience", "cutoutTemplate"):
-                alert[name] = cut_rng.randbytes(cutout_size)
-        yield alert
+        yield obj, alert
 
 
 def encode_wire(record: dict[str, Any], schema_id: int = SCHEMA_ID) -> bytes:
