@@ -24,34 +24,15 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .sky_index import chord, separation_arcsec, unit_vectors
 from .watchlist_limits import MAX_SOURCES
 from .watchlist_record import Watchlist
 
-ARCSEC_PER_RAD = 180.0 / math.pi * 3600.0
 CONE_ID_STRIDE = 1_000_000  # > MAX_SOURCES, so cone ids of two watchlists never meet
 _BAND_RATIO = 4.0
 _CHORD_SLACK = 1e-9  # unit vectors are unit to ~1e-16: the tree must not miss a pair that is exactly on a radius
 
 assert CONE_ID_STRIDE > MAX_SOURCES
-
-
-def unit_vectors(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
-    """(n, 3) float64 unit vectors of positions in degrees."""
-    ra = np.radians(np.asarray(ra_deg, dtype=np.float64))
-    dec = np.radians(np.asarray(dec_deg, dtype=np.float64))
-    cos_dec = np.cos(dec)
-    return np.ascontiguousarray(np.stack([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=-1))
-
-
-def chord(radius_arcsec: float) -> float:
-    """The chord length subtending `radius_arcsec`: a k-d tree's search radius."""
-    return 2.0 * math.sin(min(radius_arcsec, 648000.0) / ARCSEC_PER_RAD / 2.0)
-
-
-def separation_arcsec(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Great-circle angles between unit vectors (row by row), accurate at small separations."""
-    cross = np.linalg.norm(np.cross(a, b), axis=-1)
-    return np.arctan2(cross, np.sum(a * b, axis=-1)) * ARCSEC_PER_RAD
 
 
 class _Band:
