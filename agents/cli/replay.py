@@ -80,17 +80,19 @@ async def produce(
     ends: dict[int, int] = {}
     pending: list[asyncio.Future] = []
     bar = tqdm(total=total, unit="alert", disable=not progress, desc=f"replay -> {topic}")
-    number, size = 0, 0
+    number, size, acknowledged = 0, 0, 0
 
     def done(fut: asyncio.Future) -> None:
+        nonlocal acknowledged
         if fut.cancelled() or fut.exception() is not None:
             return
+        acknowledged += 1
         meta = fut.result()
         ends[meta.partition] = max(ends.get(meta.partition, 0), meta.offset + 1)
         bar.update(1)
 
     def stopped(cause: str) -> ReplayError:
-        return ReplayError(f"{cause}; the broker had acknowledged {bar.n} messages before it, nothing after was sent")
+        return ReplayError(f"{cause}; the broker had acknowledged {acknowledged} messages before it, nothing after was sent")
 
     try:
         async for message in _paced(messages, rate):
