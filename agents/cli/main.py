@@ -68,10 +68,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from pipeline.synthetic.alerts import synthetic_messages
+    from schemas import SAMPLES
     from .replay import check_paths, file_messages, produce
 
-    if not args.paths and args.synthetic is None:
-        print("replay: give files, or --synthetic N", file=sys.stderr)
+    if not args.paths and not args.samples and args.synthetic is None:
+        print("replay: give files, --samples, or --synthetic N", file=sys.stderr)
         return 2
     settings = settings_from(args)
     if not settings.bootstrap:
@@ -80,7 +81,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.synthetic is not None:
         messages, total = synthetic_messages(args.synthetic, args.seed), args.synthetic
     else:
-        paths = [Path(p) for p in args.paths]
+        paths = [Path(p) for p in args.paths] + (sorted(Path(str(f)) for f in SAMPLES.iterdir()) if args.samples else [])
         check_paths(paths)
         messages, total = file_messages(paths, loop=args.loop), None
     kafka = reachable(settings)
@@ -213,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("paths", nargs="*")
     r.add_argument("--rate", type=float, default=None, help="alerts per second (default: as fast as possible)")
     r.add_argument("--loop", action="store_true", help="repeat the files until interrupted")
+    r.add_argument("--samples", action="store_true", help="the sample alerts shipped in the package (schemas/rubin/samples), after any files")
     r.add_argument("--synthetic", type=bounded_int(0), default=None, metavar="N", help="generate N synthetic v11 alerts")
     r.add_argument("--seed", type=int, default=0)
     f = command("filter", cmd_filter, "check, test and manage filters")
