@@ -18,7 +18,7 @@ from typing import NoReturn
 import orjson
 from aiokafka.errors import KafkaError
 
-from agents.dev.broker import BrokerError, EmbeddedBroker, broker_for
+from agents.dev.broker import BrokerError, EmbeddedBroker, broker_for, check_free
 from agents.kafka.admin import ensure_topics
 from agents.kafka.connection import KafkaConnection, SecurityConfigError
 from agents.kafka.reachable import BrokerUnreachable, check_reachable
@@ -57,7 +57,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from agents.worker.app import create_app
     from pipeline.observe.logs import logging_config
 
-    with broker_for(settings_from(args)) as (settings, kafka, _):
+    settings = settings_from(args)
+    try:
+        check_free(settings.web_port, settings.web_host)
+    except BrokerError as error:
+        raise BrokerError(f"{error}: another worker on this host? Give each its own ALERTFLOW_WEB_PORT") from None
+    if settings.bootstrap:
+        check_reachable(KafkaConnection.from_settings(settings))
+    with broker_for(settings) as (settings, kafka, _):
         asyncio.run(ensure_topics(kafka, core_topics(settings)))
         app = create_app(settings, kafka)
         worker = Worker(app, loglevel=settings.log_level.lower().replace("warning", "warn"), quiet=True,

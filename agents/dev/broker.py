@@ -40,14 +40,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def check_free(port: int) -> None:
-    """BrokerError unless nothing listens on 127.0.0.1:port (else Tansu would fail to bind while another broker answers)."""
+def check_free(port: int, host: str = "127.0.0.1") -> None:
+    """BrokerError unless nothing listens on host:port (a server that cannot bind fails late, or, for Tansu, while another broker answers)."""
     with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tansu binds: a port in TIME_WAIT is free
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tansu and aiohttp bind: a port in TIME_WAIT is free
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind((host, port))
         except OSError as error:
-            raise BrokerError(f"port {port} on 127.0.0.1 is not available: {error.strerror}") from None
+            raise BrokerError(f"port {port} on {host} is not available: {error.strerror}") from None
 
 
 def _die_with_parent() -> None:

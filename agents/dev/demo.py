@@ -11,6 +11,7 @@ import asyncio
 import email
 import email.policy
 import itertools
+import sys
 import tempfile
 import textwrap
 from dataclasses import replace
@@ -103,7 +104,7 @@ def run_demo(settings: Settings, synthetic: int, seed: int) -> int:
         messages = itertools.chain(samples, synthetic_messages(synthetic, seed), broken)
         total = len(samples) + synthetic + len(broken)
         print(f"\nreplaying {len(samples)} sample alerts, {synthetic} synthetic v11 alerts and {len(broken)} broken messages")
-        ends = asyncio.run(produce(kafka, settings.alert_topic, messages, total=total))
+        ends = asyncio.run(produce(kafka, settings.alert_topic, messages, total=total, progress=sys.stderr.isatty()))
 
         log_path = Path(tmp) / "worker.log"
         worker = WorkerProcess.with_free_port(settings, log_path).start()

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,17 @@ def test_broker_on_an_impossible_port() -> None:
 
 def test_broker_on_a_taken_port_fails(broker) -> None:  # type: ignore[no-untyped-def]
     one_line_failure(run("broker", "--port", str(broker.port)), f"port {broker.port} on 127.0.0.1 is not available")
+
+
+def test_a_second_worker_on_a_taken_web_port_says_so(settings: Settings) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("worker", settings=replace(settings, web_port=port))
+    one_line_failure(result, f"port {port} on 127.0.0.1 is not available", "ALERTFLOW_WEB_PORT")
+
+
+def test_a_worker_with_an_unreachable_broker_is_one_line(settings: Settings, nowhere: str) -> None:
+    one_line_failure(run("worker", settings=replace(settings, bootstrap=nowhere, web_port=free_port())),
+                     f"cannot reach the broker at {nowhere}")
