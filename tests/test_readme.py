@@ -132,3 +132,9 @@ def test_alertflow_script_works_in_the_readme_venv() -> None:
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, cwd="/")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: alertflow") and "filter" in result.stdout
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    commands = re.findall(r"^    (python3 -m venv .*)$", README, flags=re.M)
+    assert len(commands) == 2 and commands[0].endswith("run.py demo"), commands  # README starts with exactly these two
+    assert commands[1] in (REPO_ROOT / ".ci" / "run").read_text().splitlines()
