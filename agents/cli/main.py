@@ -63,7 +63,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except BrokerError as error:
         raise BrokerError(f"{error}: another worker on this host? Give each its own ALERTFLOW_WEB_PORT") from None
     if settings.bootstrap:
-        check_reachable(KafkaConnection.from_settings(settings))
+        reachable(settings)
     with broker_for(settings) as (settings, kafka, _):
         asyncio.run(ensure_topics(kafka, core_topics(settings)))
         app = create_app(settings, kafka)

@@ -131,3 +131,10 @@ def test_a_second_worker_on_a_taken_web_port_says_so(settings: Settings) -> None
 def test_a_worker_with_an_unreachable_broker_is_one_line(settings: Settings, nowhere: str) -> None:
     one_line_failure(run("worker", settings=replace(settings, bootstrap=nowhere, web_port=free_port())),
                      f"cannot reach the broker at {nowhere}")
+
+
+def test_alertflow_debug_shows_the_traceback(nowhere: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTFLOW_")}
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "run.py"), "consume", "t", "--bootstrap", nowhere], capture_output=True,
+                            text=True, timeout=60, env={**env, "ALERTFLOW_DEBUG": "1"}, stdin=subprocess.DEVNULL)
+    assert result.returncode != 0 and "Traceback" in result.stderr and "BrokerUnreachable" in result.stderr
