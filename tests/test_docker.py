@@ -2,8 +2,9 @@
 
 The compose file may set only settings the code reads, with values of the right type; ports,
 listeners and health checks must agree across the compose file, the Dockerfile and
-docker/README.md; and the Dockerfile's layout (installed package + copied files + ENV) must run
-the commands compose runs, which is checked by rebuilding that layout in a temporary folder.
+docker/README.md; and the image's layout (the package's real wheel installed, its console script,
+the copied files and ENV) must run the commands compose runs, which is checked by rebuilding that
+layout in a temporary folder.
 """
 from __future__ import annotations
 
@@ -215,12 +216,13 @@ def test_start_order() -> None:
     assert SERVICES["console"]["depends_on"]["redpanda"]["condition"] == "service_healthy"
 
 
-def test_replays_send_alerts_that_are_in_the_image() -> None:
+def test_one_shots_are_valid_commands_that_replay_synthetic_and_bundled_alerts() -> None:
+    from agents.cli.main import parser
+
+    for name, service in ONE_SHOTS.items():
+        parser().parse_args(service["command"])  # exits (fails the test) on a command the CLI refuses
     assert SERVICES["replay"]["command"][:2] == ["replay", "--synthetic"]
-    files = [a for s in ONE_SHOTS.values() for a in s["command"] if a.startswith("schemas/")]
-    assert files, "no replay of the bundled samples"
-    for f in files:
-        assert (REPO / f).is_file(), f
+    assert SERVICES["replay-samples"]["command"] == ["replay", "--samples"]  # the samples come with the wheel
 
 
 # --- Dockerfile -------------------------------------------------------------------------------
@@ -244,7 +246,7 @@ def test_base_images_are_pinned_by_tag() -> None:
 def test_final_stage_runs_the_worker_as_a_user() -> None:
     user = final("USER")[-1].split(":")[0]
     assert user not in ("root", "0")
-    assert json.loads(final("ENTRYPOINT")[-1]) == ["python", "run.py"]
+    assert json.loads(final("ENTRYPOINT")[-1]) == ["alertflow"]
     assert json.loads(final("CMD")[-1]) == ["worker"]
     assert final("HEALTHCHECK") and "NONE" not in final("HEALTHCHECK")[-1].split()
     assert final("EXPOSE")[-1].split() == [IMAGE_ENV["ALERTFLOW_WEB_PORT"]]
@@ -311,26 +313,16 @@ def test_healthcheck_fails_when_nothing_answers() -> None:
     assert run_healthcheck(closed) == 1
 
 
-def test_image_env_paths_are_in_the_image() -> None:
-    assert in_image(IMAGE_ENV["ALERTFLOW_SCHEMA_DIR"]), "ALERTFLOW_SCHEMA_DIR is not copied into the image"
+def test_the_image_needs_no_schema_folder() -> None:
+    """The schemas are package data: nothing copies them or points the worker at a folder."""
+    assert "ALERTFLOW_SCHEMA_DIR" not in IMAGE_ENV
+    assert not [srcs for srcs, _ in copies(FINAL) if any(s.startswith("schemas") for s in srcs)]
 
 
 # --- the image's layout, rebuilt in a folder --------------------------------------------------
 
-def wheel_packages() -> list[str]:
-    """The packages `pip install .` puts in site-packages, per pyproject's setuptools config."""
-    tomllib = pytest.importorskip("tomllib")
-    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    if isinstance(config, list):
-        return config
-    find = config["find"]
-    found = [".".join(p.relative_to(REPO).parts) for p in REPO.rglob("__init__.py") for p in [p.parent]]
-    keep = [p for p in found if any(fnmatch.fnmatch(p, pat) for pat in find.get("include", ["*"]))]
-    return [p for p in keep if not any(fnmatch.fnmatch(p, pat) for pat in find.get("exclude", []))]
-
-
 # Run with the editable install's import hooks removed, as in the image: the package must come
-# from the copied site-packages alone, not fall back to the repository.
+# from the installed wheel alone, not fall back to the repository.
 BOOT = """\
 import runpy, sys
 sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
@@ -343,11 +335,14 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """site-packages as the wheel has it, WORKDIR with the COPYs, and the image's ENV."""
+    """The real wheel installed in a folder (as the image's pip install does), WORKDIR with the COPYs, and the image's ENV."""
     root = tmp_path_factory.mktemp("image")
-    site, app = root / "site-packages", root / WORKDIR.lstrip("/")
-    for package in (p for p in wheel_packages() if "." not in p):  # with their package data, as the wheel has them
-        shutil.copytree(REPO / package, site / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    site, app, wheels = root / "site-packages", root / WORKDIR.lstrip("/"), root / "wheels"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(REPO)], check=True, timeout=300,
+                   capture_output=True)
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), *map(str, wheels.glob("alertflow-*.whl"))], check=True,
+                   timeout=300, capture_output=True)
     for sources, dest in copies(FINAL):
         into = app / dest
         for src in sources:
@@ -365,23 +360,32 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
         env[key] = value
     env["PYTHONPATH"] = str(site)
     (root / "boot.py").write_text(BOOT)
-    (app / "import_worker.py").write_text("import agents.worker.app\n")
+    app.mkdir(parents=True, exist_ok=True)
+    (app / "import_worker.py").write_text(
+        "import agents.worker.app, schemas\n"
+        f"assert schemas.__file__.startswith({str(site)!r}), schemas.__file__  # the wheel's, not the repository's\n")
     return root, env
+
+
+SAMPLES = ["v11_0_fakeAlert.avro", "v11_0_alert.json", "v9_0_dc2_with_cutouts.wire.avro"]
 
 
 @pytest.mark.parametrize(
     "argv",
     [
         pytest.param(["import_worker.py"], id="worker-modules"),
-        pytest.param(["run.py", "decode", *[f"schemas/rubin/samples/{f}" for f in (
-            "v11_0_fakeAlert.avro", "v11_0_alert.json", "v9_0_dc2_with_cutouts.wire.avro")]], id="sample-alerts"),
-        pytest.param(["run.py", "bench", "decode", "--alerts", "3"], id="synthetic-alerts"),
-        pytest.param(["run.py", "filter", "check", "SELECT objects.diaObjectId FROM objects"], id="filters"),
+        pytest.param(["ENTRYPOINT", "decode", *[f"SITE/schemas/rubin/samples/{f}" for f in SAMPLES]], id="sample-alerts"),
+        pytest.param(["ENTRYPOINT", "bench", "decode", "--alerts", "3"], id="synthetic-alerts"),
+        pytest.param(["ENTRYPOINT", "filter", "check", "SELECT objects.diaObjectId FROM objects"], id="filters"),
     ],
 )
 def test_the_image_layout_runs(image: tuple[Path, dict[str, str]], argv: list[str]) -> None:
-    """What compose runs (worker, replays of samples and synthetic alerts) works from the image's files."""
+    """What compose runs (worker, replays of samples and synthetic alerts) works from the installed wheel and its script."""
     root, env = image
+    entrypoint = json.loads(final("ENTRYPOINT")[-1])
+    assert entrypoint == ["alertflow"]
+    argv = [str(root / "site-packages" / "bin" / "alertflow") if a == "ENTRYPOINT" else a.replace("SITE", str(root / "site-packages"))
+            for a in argv]
     result = subprocess.run([sys.executable, str(root / "boot.py"), *argv], cwd=root / WORKDIR.lstrip("/"),
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from agents.kafka.connection import KafkaConnection
+from agents.kafka.reachable import check_reachable
 from agents.store.filters import FilterAdmin, ProducerSend, dry_run, load_state
 from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.features.ingest import Ingested, with_features
@@ -79,6 +80,7 @@ def changes_from(args: argparse.Namespace) -> dict:
 
 async def manage(args: argparse.Namespace, settings: Settings) -> int:
     kafka = KafkaConnection.from_settings(settings)
+    check_reachable(kafka)
     registry, usage = await load_state(settings, kafka)
     totals = usage.totals()
     if args.action == "list":

@@ -1,25 +1,45 @@
-"""`python run.py COMMAND`: the one entry point for operators, developers and CI."""
+"""`python run.py COMMAND` (installed: `alertflow COMMAND`): the one entry point for operators, developers and CI.
+
+A user's mistake or an unreachable broker gives one line on stderr and a non-zero exit, never a
+traceback; `ALERTFLOW_DEBUG=1` shows the traceback instead.
+"""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import orjson
+from aiokafka.errors import KafkaError
 
-from agents.dev.broker import EmbeddedBroker, broker_for
+from agents.dev.broker import BrokerError, EmbeddedBroker, broker_for, check_free
 from agents.kafka.admin import ensure_topics
-from agents.kafka.connection import KafkaConnection
+from agents.kafka.connection import KafkaConnection, SecurityConfigError
+from agents.kafka.reachable import BrokerUnreachable, check_reachable
 from agents.kafka.topology import core_topics
 from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.settings import Settings
+from .replay import ReplayError
+
+# What a command may raise that is the user's environment, not a bug: shown as one line.
+USER_ERRORS = (KafkaError, OSError, BrokerError, BrokerUnreachable, SecurityConfigError, ReplayError)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env(bootstrap=getattr(args, "bootstrap", None))
+
+
+def reachable(settings: Settings) -> KafkaConnection:
+    """The connection, once some bootstrap address answers (BrokerUnreachable, one line, if none does)."""
+    kafka = KafkaConnection.from_settings(settings)
+    check_reachable(kafka)
+    return kafka
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
@@ -37,7 +57,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from agents.worker.app import create_app
     from pipeline.observe.logs import logging_config
 
-    with broker_for(settings_from(args)) as (settings, kafka, _):
+    settings = settings_from(args)
+    try:
+        check_free(settings.web_port, settings.web_host)
+    except BrokerError as error:
+        raise BrokerError(f"{error}: another worker on this host? Give each its own ALERTFLOW_WEB_PORT") from None
+    if settings.bootstrap:
+        reachable(settings)
+    with broker_for(settings) as (settings, kafka, _):
         asyncio.run(ensure_topics(kafka, core_topics(settings)))
         app = create_app(settings, kafka)
         worker = Worker(app, loglevel=settings.log_level.lower().replace("warning", "warn"), quiet=True,
@@ -48,10 +75,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from pipeline.synthetic.alerts import synthetic_messages
-    from .replay import file_messages, produce
+    from schemas import SAMPLES
+    from .replay import check_paths, file_messages, produce
 
-    if not args.paths and args.synthetic is None:
-        print("replay: give files, or --synthetic N", file=sys.stderr)
+    if not args.paths and not args.samples and args.synthetic is None:
+        print("replay: give files, --samples, or --synthetic N", file=sys.stderr)
         return 2
     settings = settings_from(args)
     if not settings.bootstrap:
@@ -60,16 +88,27 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.synthetic is not None:
         messages, total = synthetic_messages(args.synthetic, args.seed), args.synthetic
     else:
-        messages, total = file_messages([Path(p) for p in args.paths], loop=args.loop), None
-    kafka = KafkaConnection.from_settings(settings)
+        paths = [Path(p) for p in args.paths] + (sorted(Path(str(f)) for f in SAMPLES.iterdir()) if args.samples else [])
+        check_paths(paths)
+        messages, total = file_messages(paths, loop=args.loop), None
+    kafka = reachable(settings)
     asyncio.run(ensure_topics(kafka, core_topics(settings)))
-    try:
-        ends = asyncio.run(produce(kafka, settings.alert_topic, messages, rate=args.rate, total=total))
-    except DecodeError as error:
-        print(f"replay: {error}", file=sys.stderr)
-        return 1
-    print(f"replayed {sum(ends.values())} messages up to offsets {dict(sorted(ends.items()))} on {settings.alert_topic}")
+    counted = Counted(messages)
+    ends = asyncio.run(produce(kafka, settings.alert_topic, counted, rate=args.rate, total=total, progress=sys.stderr.isatty()))
+    print(f"replayed {counted.n} messages on {settings.alert_topic} (next offset per partition: {dict(sorted(ends.items()))})")
     return 0
+
+
+class Counted:
+    """An iterable that counts what it has handed out: the messages this run sent."""
+
+    def __init__(self, items: Iterable[bytes]) -> None:
+        self.items, self.n = items, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for item in self.items:
+            self.n += 1
+            yield item
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
@@ -101,7 +140,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
     if not settings.bootstrap:
         print("consume: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
         return 2
-    return consume(KafkaConnection.from_settings(settings), args.topic, group=args.group, from_start=args.from_start, max_records=args.max, timeout=args.timeout)
+    return consume(reachable(settings), args.topic, group=args.group, from_start=args.from_start, max_records=args.max, timeout=args.timeout)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -135,36 +174,70 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(settings_from(args), synthetic=args.synthetic, seed=args.seed)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (usage is one `--help` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high], else an error naming the range."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range: {low} to {high}" if high is not None else f"{value} is below {low}")
+        return value
+    return parse
+
+
+BOOTSTRAP_HELP = "Kafka bootstrap servers (default: ALERTFLOW_BOOTSTRAP, else embedded)"
+
+
+def with_bootstrap(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    # SUPPRESS: a sub-command's parser must not overwrite a --bootstrap given before it with None
+    p.add_argument("--bootstrap", default=argparse.SUPPRESS, help=BOOTSTRAP_HELP)
+    return p
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="run.py", description="alertflow: Rubin alerts in, filtered streams out.")
+    p = Parser(description="alertflow: Rubin alerts in, filtered streams out.")
     sub = p.add_subparsers(dest="command", required=True)
 
     def command(name: str, func, help: str, bootstrap: bool = True) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, description=help)
         if bootstrap:
-            sp.add_argument("--bootstrap", help="Kafka bootstrap servers (default: ALERTFLOW_BOOTSTRAP, else embedded)")
+            with_bootstrap(sp)
         sp.set_defaults(func=func)
         return sp
 
     b = command("broker", cmd_broker, "run the embedded Tansu broker in the foreground, printing its address", bootstrap=False)
-    b.add_argument("--port", type=int, default=None)
+    b.add_argument("--port", type=bounded_int(1, 65535), default=None, help="listen on this port (default: a free one)")
     command("worker", cmd_worker, "run a worker (Faust) against the broker")
     r = command("replay", cmd_replay, "put alerts from files (wire, Avro container, JSON) or synthetic ones on the alert topic")
     r.add_argument("paths", nargs="*")
     r.add_argument("--rate", type=float, default=None, help="alerts per second (default: as fast as possible)")
     r.add_argument("--loop", action="store_true", help="repeat the files until interrupted")
-    r.add_argument("--synthetic", type=int, default=None, metavar="N", help="generate N synthetic v11 alerts")
+    r.add_argument("--samples", action="store_true", help="the sample alerts shipped in the package (schemas/rubin/samples), after any files")
+    r.add_argument("--synthetic", type=bounded_int(0), default=None, metavar="N", help="generate N synthetic v11 alerts")
     r.add_argument("--seed", type=int, default=0)
     f = command("filter", cmd_filter, "check, test and manage filters")
     fsub = f.add_subparsers(dest="action", required=True)
+
+    def action(name: str, help: str) -> argparse.ArgumentParser:
+        return with_bootstrap(fsub.add_parser(name, help=help, description=help))
+
     fc = fsub.add_parser("check", help="compile a filter: normalised SQL, output fields, columns, or the error (exit 2)")
     fc.add_argument("sql")
-    ft = fsub.add_parser("test", help="dry run: the records a filter would emit for the alerts in files, and its match rate")
+    ft = action("test", "dry run: the records a filter would emit for the alerts in files, and its match rate")
     ft.add_argument("sql")
     ft.add_argument("files", nargs="+")
     ft.add_argument("--mode", choices=["plain", "lite", "full"], default="plain")
     ft.add_argument("--limit", type=int, default=10, help="records to print (default 10)")
-    fa = fsub.add_parser("add", help="save a filter; prints its id and topic")
+    fa = action("add", "save a filter; prints its id and topic")
     fa.add_argument("--user", required=True)
     fa.add_argument("--name", required=True)
     fa.add_argument("--mode", required=True, choices=["plain", "lite", "full", "email"])
@@ -173,7 +246,7 @@ def parser() -> argparse.ArgumentParser:
     fa.add_argument("--description", default="")
     fa.add_argument("--public", action="store_true")
     fa.add_argument("--quota-bytes", type=int)
-    fu = fsub.add_parser("update", help="change a filter; its stream is emptied and re-seeded if the SQL, mode or name changed")
+    fu = action("update", "change a filter; its stream is emptied and re-seeded if the SQL, mode or name changed")
     fu.add_argument("id")
     fu.add_argument("--name")
     fu.add_argument("--mode", choices=["plain", "lite", "full", "email"])
@@ -183,10 +256,10 @@ def parser() -> argparse.ArgumentParser:
     fu.add_argument("--active", choices=["yes", "no"])
     fu.add_argument("--public", choices=["yes", "no"])
     fu.add_argument("--quota-bytes", type=int)
-    fd = fsub.add_parser("delete", help="delete a filter and its topic")
+    fd = action("delete", "delete a filter and its topic")
     fd.add_argument("id")
-    fsub.add_parser("list", help="every filter, a line each")
-    fs = fsub.add_parser("show", help="one filter with today's volume")
+    action("list", "every filter, a line each")
+    fs = action("show", "one filter with today's volume")
     fs.add_argument("id")
     c = command("consume", cmd_consume, "print a filter topic's records as JSON, one per line")
     c.add_argument("topic")
@@ -215,4 +288,20 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except USER_ERRORS as error:
+        if os.environ.get("ALERTFLOW_DEBUG"):
+            raise
+        print(f"{args.command}: {one_line(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line: its message, or its type where it has none."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, OSError) and error.strerror:
+        text = f"{error.filename + ': ' if error.filename else ''}{error.strerror}"
+    return text

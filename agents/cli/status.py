@@ -8,7 +8,6 @@ any number of workers, or none, and it creates no topic and joins no group.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -21,18 +20,14 @@ from aiokafka.errors import KafkaError
 from agents.kafka.admin import group_progress
 from agents.kafka.compacted import CompactedReader
 from agents.kafka.connection import KafkaConnection
+from agents.kafka.reachable import BrokerUnreachable, check_reachable
 from pipeline.settings import Settings
 from pipeline.streams.filter_record import FilterRecord
 from pipeline.streams.usage import Usage, UsageBook, utc_day
 
 DIGEST_TABLE = "digests"  # the Faust table's name in agents/worker/digest_agent.py; its changelog is <app_id>-<name>-changelog
-CONNECT_TIMEOUT = 3.0
 STATUS_TIMEOUT = 60.0
 NAME_WIDTH = 32
-
-
-class BrokerUnreachable(RuntimeError):
-    """The broker cannot be reached or did not answer; the message is one line for the operator."""
 
 
 def digest_changelog_topic(settings: Settings) -> str:
@@ -85,19 +80,6 @@ class Filters:
             self.records.pop(key.decode(), None)
         else:
             self.records[key.decode()] = FilterRecord.from_json(value)
-
-
-def check_reachable(kafka: KafkaConnection, timeout: float = CONNECT_TIMEOUT) -> None:
-    """Raise BrokerUnreachable unless some bootstrap address accepts a TCP connection."""
-    errors = []
-    for address in filter(None, (a.strip() for a in kafka.bootstrap.split(","))):
-        host, _, port = address.rpartition(":")
-        try:
-            with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=timeout):
-                return
-        except (OSError, ValueError) as error:
-            errors.append(f"{address}: {error.strerror if isinstance(error, OSError) and error.strerror else error}")
-    raise BrokerUnreachable(f"cannot reach the broker at {kafka.bootstrap} ({'; '.join(errors) or 'no address given'})")
 
 
 async def existing_topics(kafka: KafkaConnection) -> set[str]:

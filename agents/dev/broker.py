@@ -40,6 +40,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def check_free(port: int, host: str = "127.0.0.1") -> None:
+    """BrokerError unless nothing listens on host:port (a server that cannot bind fails late, or, for Tansu, while another broker answers)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tansu and aiohttp bind: a port in TIME_WAIT is free
+        try:
+            s.bind((host, port))
+        except OSError as error:
+            raise BrokerError(f"port {port} on {host} is not available: {error.strerror}") from None
+
+
 def _die_with_parent() -> None:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -62,6 +72,7 @@ class EmbeddedBroker:
     """A Tansu process on 127.0.0.1; a context manager."""
 
     def __init__(self, port: int | None = None, log_path: Path | None = None):
+        self.chosen_port = port is not None
         self.port = port or free_port()
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
@@ -72,6 +83,8 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 30.0) -> EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
+        if self.chosen_port:
+            check_free(self.port)
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
@@ -88,6 +101,8 @@ class EmbeddedBroker:
                 self.stop()
                 raise BrokerError(f"tansu did not answer on {self.bootstrap} within {timeout:.0f} s")
             time.sleep(0.05)
+        if self.process.poll() is not None:  # something else answered on the port
+            raise BrokerError(f"tansu exited with status {self.process.returncode}: is another broker on {self.bootstrap}?")
         return self
 
     def stop(self, timeout: float = 5.0) -> None:

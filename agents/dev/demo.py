@@ -11,6 +11,7 @@ import asyncio
 import email
 import email.policy
 import itertools
+import sys
 import tempfile
 import textwrap
 from dataclasses import replace
@@ -88,6 +89,7 @@ def add_filters(settings: Settings, kafka: KafkaConnection) -> list[FilterRecord
 
 
 def run_demo(settings: Settings, synthetic: int, seed: int) -> int:
+    embedded = not settings.bootstrap
     with broker_for(settings) as (settings, kafka, _), tempfile.TemporaryDirectory(prefix="alertflow-demo-") as tmp, LocalMailbox() as mailbox:
         settings = replace(settings, data_dir=tmp, smtp_host="127.0.0.1", smtp_port=mailbox.port, digest_check_seconds=1.0)
         asyncio.run(ensure_topics(kafka, core_topics(settings)))
@@ -95,14 +97,14 @@ def run_demo(settings: Settings, synthetic: int, seed: int) -> int:
         print("filters:")
         for f in filters:
             where = f.topic if f.streams_to_kafka else f"e-mail to {f.email}"
-        print(f"  {f.id}  {f.mode:<6} {where:<32} {f.name}")
+            print(f"  {f.id}  {f.mode:<6} {where:<32} {f.name}")
 
         samples = list(file_messages(SAMPLE_FILES))
         broken = broken_messages(samples[0])
         messages = itertools.chain(samples, synthetic_messages(synthetic, seed), broken)
         total = len(samples) + synthetic + len(broken)
         print(f"\nreplaying {len(samples)} sample alerts, {synthetic} synthetic v11 alerts and {len(broken)} broken messages")
-        ends = asyncio.run(produce(kafka, settings.alert_topic, messages, total=total))
+        ends = asyncio.run(produce(kafka, settings.alert_topic, messages, total=total, progress=sys.stderr.isatty()))
 
         log_path = Path(tmp) / "worker.log"
         worker = WorkerProcess.with_free_port(settings, log_path).start()
@@ -116,7 +118,7 @@ def run_demo(settings: Settings, synthetic: int, seed: int) -> int:
             status = worker.stop()
         dead = asyncio.run(read_records(kafka, settings.dead_letter_topic, len(broken), timeout=10))
         firsts = {f.topic: first_record(kafka, f.topic) for f in filters if f.streams_to_kafka}
-        print_report(stats, filters, filter_view, firsts, digests, mailbox, dead, status)
+        print_report(stats, filters, filter_view, firsts, digests, mailbox, dead, status, settings.bootstrap, embedded)
         ok = stats["alerts_processed"] == total - len(broken) and len(dead) == len(broken)
         return 0 if ok and status == 0 else 1
 
@@ -137,8 +139,19 @@ def shorten(value: dict[str, Any]) -> str:
     return textwrap.shorten(orjson.dumps(value).decode(), 300, placeholder=" ...}")
 
 
+READ_IT_YOURSELF = """
+The embedded broker stopped with the demo, and its topics with it. To read the records yourself,
+keep a broker running and point the demo at it:
+    python run.py broker                     # prints 127.0.0.1:PORT; leave it running
+    python run.py demo --bootstrap 127.0.0.1:PORT
+    python run.py consume lasair_1Brightnow --bootstrap 127.0.0.1:PORT"""
+READ_IT_NOW = """
+The records stay on the broker at {bootstrap}; read a filter's topic with:
+    python run.py consume {topic} --bootstrap {bootstrap}"""
+
+
 def print_report(stats: dict, filters: list[FilterRecord], view: dict, firsts: dict[str, dict | None], digests: dict,
-                 mailbox: LocalMailbox, dead: list, status: int) -> None:
+                 mailbox: LocalMailbox, dead: list, status: int, bootstrap: str, embedded: bool) -> None:
     print()
     print(f"alerts processed   {stats['alerts_processed']}, {stats['records_produced']} records produced")
     print(f"worker rate        {stats['alerts_per_second']} alerts/s (first to last alert, one process)")
@@ -148,8 +161,7 @@ def print_report(stats: dict, filters: list[FilterRecord], view: dict, firsts: d
         usage = view.get(f.id, {}).get("usage_today", {})
         print(f"{f.name} ({f.mode}): {usage.get('matches', 0)} matches")
         if f.streams_to_kafka:
-            print(f"  topic {f.topic}: {usage.get('records', 0)} records, {usage.get('bytes', 0)} bytes; "
-                  f"read it with: python run.py consume {f.topic} --bootstrap <broker>")
+            print(f"  topic {f.topic}: {usage.get('records', 0)} records, {usage.get('bytes', 0)} bytes")
             if firsts.get(f.topic):
                 print("  first record: " + shorten(firsts[f.topic]))
         else:
@@ -165,3 +177,5 @@ def print_report(stats: dict, filters: list[FilterRecord], view: dict, firsts: d
         print(f"  {where:<24} {len(record.value or b''):>6} bytes  {headers[dead_letter.REASON]}: {headers[dead_letter.MESSAGE]}")
     print()
     print(f"worker stopped with SIGTERM, exit status {status}")
+    print(READ_IT_YOURSELF if embedded else READ_IT_NOW.format(bootstrap=bootstrap, topic=next(
+        (f.topic for f in filters if f.streams_to_kafka), "TOPIC")))

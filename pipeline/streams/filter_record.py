@@ -19,6 +19,7 @@ from .topics import filter_topic, valid_user_id
 MODES = ("plain", "lite", "full", "email")
 RESERVED_FIELDS = frozenset({"UTC", "alert"})  # keys the record shapes add to the selected fields
 DEFAULT_QUOTA_BYTES = 100_000_000
+MAX_QUOTA_BYTES = 10**15  # a petabyte a day: beyond any stream, and exact in every JSON reader (< 2**53)
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
 
@@ -72,6 +73,8 @@ def validate(record: FilterRecord) -> FilterRecord:
             raise InvalidFilter(f"e-mail address {record.email!r} is not valid")
     if record.quota_bytes <= 0:
         raise InvalidFilter(f"daily quota must be positive, got {record.quota_bytes}")
+    if record.quota_bytes > MAX_QUOTA_BYTES:
+        raise InvalidFilter(f"daily quota must be 1 to {MAX_QUOTA_BYTES} bytes (10**15), got {record.quota_bytes}")
     compiled = compile_filter(record.sql)  # raises FilterError with position and cause
     clash = RESERVED_FIELDS.intersection(compiled.output_fields)
     if clash:
