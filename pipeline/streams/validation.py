@@ -11,17 +11,12 @@ import unicodedata
 from typing import Any
 
 from pipeline.filters.parse import MAX_SQL_CHARS
-from .filter_record import _EMAIL, MODES, InvalidFilter
+from .filter_record import _EMAIL, MAX_QUOTA_BYTES, MODES, InvalidFilter
 
 MAX_NAME_CHARS = 64  # shown in one line of `filter list`; keeps every topic far under Kafka's 249 (see topics.py)
 MAX_DESCRIPTION_CHARS = 1_000
 MAX_EMAIL_CHARS = 254  # RFC 5321's limit on a forward path
 MAX_USER_ID_DIGITS = 18  # every 18-digit number fits a signed 64-bit integer (Kafka, SQL, JSON readers)
-# 10 GB a day is about a million lite records (~9 kB each from synthetic v11 alerts), a tenth of
-# Rubin's ~10 million alerts a night, or every alert of the night in plain form (~110 B) nine times
-# over: a filter sending more is re-publishing the alert stream, not filtering it. With 7 days'
-# retention one topic then holds at most 70 GB on the broker. (The default quota is 100 MB.)
-MAX_QUOTA_BYTES = 10_000_000_000
 # Cc: C0/C1 controls (newline, tab, ESC of ANSI escapes); Cf: format characters (bidi overrides,
 # zero-width); Zl/Zp: line and paragraph separators. All change how a terminal or page shows text.
 # Cs: lone surrogates. (Zero-width joiners are Cf too, so emoji sequences such as 👩‍🚀 are refused.)
