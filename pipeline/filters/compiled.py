@@ -21,7 +21,7 @@ from .batch import ColumnBatch
 from .codegen import Generated, generate
 from .functions import mjd_now
 from .ir import columns_of, uses_now
-from .join import Joins, JoinedRows
+from .join import JoinedRows, Joins
 from .parse import parse_filter
 
 Clock = Callable[[], float]

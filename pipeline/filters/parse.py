@@ -15,7 +15,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from .errors import FilterError, node_offset, subquery_offset
+from .errors import FilterError, node_offset
 from .sources import Source, read_from
 
 MAX_SQL_CHARS = 20_000

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from pipeline.context.batch import BatchContext
-from pipeline.filters import FilterError, FilterSet, compile_filter
+from pipeline.filters import FilterSet, compile_filter
 from pipeline.filters.functions import flux2mag
-
 from .test_filter_errors import at, refusal
 
 NOW = 61000.0
