@@ -71,7 +71,9 @@ class Resolved:
 
     @property
     def key(self) -> str:
-        return self.source.key(self.column)
+        """A context table's diaObjectId is the object's own in every joined row: read it there,
+        so it is never NULL (as in SQL) whatever the context rows hold."""
+        return self.column if self.column == JOIN_KEY else self.source.key(self.column)
 
 
 def read_from(select: exp.Select, sql: str) -> tuple[tuple[Source, ...], exp.Expression | None]:
@@ -180,8 +182,8 @@ class Resolver:
         found = self.by_name.get(qualifier.lower())
         if found is not None:
             return found
-        aliased = next((s for s in self.sources if s.aliased and s.table == qualifier.lower().replace(OBJECTS_EXT, OBJECTS)),
-                       None)
+        table = OBJECTS if qualifier.lower() == OBJECTS_EXT else qualifier.lower()
+        aliased = next((s for s in self.sources if s.aliased and s.table == table), None)
         if aliased is not None:
             self.fail(node, f"the {aliased.spelled} table is called {aliased.name!r} in this query")
         listed = [s.name for s in self.sources]
@@ -201,6 +203,8 @@ class Resolver:
                           closest(node.name, table_columns(source.table)))
             return Resolved(source, name, TABLE_KINDS[source.table][name])
         having = [s for s in self.sources if wanted in _BY_LOWER[s.table]]
+        if wanted == JOIN_KEY.lower():  # the same value in every table: never ambiguous
+            having = having[:1]
         if len(having) > 1:
             options = [f"{s.name}.{_BY_LOWER[s.table][wanted]}" for s in having]
             self.fail(node, f"column {node.name!r} is ambiguous: write {' or '.join(options)}")

@@ -105,3 +105,24 @@ def test_tokens_for_tables_without_a_source_are_refused_by_name() -> None:
     with pytest.raises(FilterError, match="no data source for crossmatch_tns yet"):
         build("ra", "crossmatch_tns", available=frozenset({"watchlist_hits"}))
     assert build("ra", "sherlock_classifications", available=frozenset({"sherlock_classifications"}))
+
+
+# Three-part filters from Lasair's notebooks (lsst-uk/lasair-examples), as their authors wrote them.
+LASAIR_THREE_PART = [
+    # features/milky_way.ipynb
+    (" \n  objects.diaObjectId, objects.ra, objects.decl, \n  sherlock_classifications.z, sherlock_classifications.photoz\n",
+     "objects,sherlock_classifications",
+     '\n  objects.nDiaSources > 5 AND\n  classification="SN" AND \n'
+     "  (sherlock_classifications.z > 0 OR sherlock_classifications.photoz > 0)\n"),
+    # notebooks/query.ipynb
+    ("objects.diaObjectId, objects.ra, objects.decl", "objects,sherlock_classifications", 'classification="SN"'),
+    ("objects.diaObjectId, objects.ra, objects.decl", "objects,sherlock_classifications",
+     'nDiaSources > 4 AND classification="SN"'),
+    # notebooks/watchlist.ipynb
+    ("\nobjects.diaObjectId, watchlist_hits.name, watchlist_hits.arcsec\n", "objects, watchlist:31", ""),
+]
+
+
+@pytest.mark.parametrize("selected, tables, conditions", LASAIR_THREE_PART)
+def test_lasair_notebook_filters_build_and_compile(selected: str, tables: str, conditions: str) -> None:
+    compile_filter(build(selected, tables, conditions))
