@@ -157,11 +157,13 @@ class FilterSet(Generic[K]):
     def evaluate_batch(self, batch: ColumnBatch, now_mjd: float | None = None,
                        context: BatchContext | None = None) -> dict[Any, np.ndarray]:
         masks, joined = self._masks(batch, now_mjd, context)
+        if not joined:
+            return masks
         for key, (rows, mask) in joined.items():
             per_alert = np.zeros(len(batch), dtype=bool)
             per_alert[rows.alerts[mask]] = True
             masks[key] = per_alert
-        return masks
+        return {key: masks[key] for key in self.filters}  # in the filters' order
 
     def select(self, rows: Sequence[Row], context: BatchContext | None = None,
                now_mjd: float | None = None) -> dict[Any, Selection]:
@@ -170,11 +172,11 @@ class FilterSet(Generic[K]):
         masks, joined = self._masks(ColumnBatch.from_rows(rows, self.columns), now_mjd, context)
         out: dict[Any, Selection] = {key: Selection(hits, None) for key, mask in masks.items()
                                      if len(hits := np.flatnonzero(mask))}
-        for key, (rows_, mask) in joined.items():
+        for key, (joined_rows, mask) in joined.items():
             hits = np.flatnonzero(mask)
             if len(hits):
                 context_columns = [c for c in self.filters[key].columns if "." in c]
-                out[key] = Selection(rows_.alerts[hits], [rows_.values(int(j), context_columns) for j in hits])
+                out[key] = Selection(joined_rows.alerts[hits], [joined_rows.values(int(j), context_columns) for j in hits])
         return out
 
     def _masks(self, batch: ColumnBatch, now_mjd: float | None, context: BatchContext | None
