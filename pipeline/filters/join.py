@@ -22,6 +22,9 @@ Joins = tuple[tuple[str, str], ...]  # (context table, qualifier)
 
 
 class JoinedRows:
+    """One batch's joined rows for one set of joined tables: `alerts[j]` is joined row j's alert,
+    `picks[qualifier][j]` its row in that table's flat list (`BatchContext.flat`)."""
+
     __slots__ = ("joins", "alerts", "picks", "_context")
 
     def __init__(self, joins: Joins, context: BatchContext) -> None:

@@ -24,8 +24,6 @@ MAX_NESTING = 20  # parentheses and CASE...END; sqlglot's parser recurses ~25 fr
 MAX_AST_DEPTH = 100
 MAX_AST_NODES = 10_000
 
-TABLE = "objects"
-
 _DIALECT = Dialect.get_or_raise("mysql")
 
 # Clauses that mean nothing for one alert at a time: accepted so pasted Lasair filters work.
