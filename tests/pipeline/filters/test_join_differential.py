@@ -10,6 +10,7 @@ case-insensitive, and the data is ASCII).
 """
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
 from collections import Counter
@@ -144,13 +145,29 @@ class FilterMaker:
 
 
 def our_rows(sql: str, objects: list[dict], context: BatchContext) -> Counter:
+    """Result rows from the vectorised FilterSet, checked against the per-row form over every joined row."""
     compiled = compile_filter(sql)
     selection = FilterSet({"f": compiled}).select(objects, context, NOW).get("f")
-    if selection is None:
-        return Counter()
-    merged = ([{**objects[a], **j} for a, j in zip(selection.alerts, selection.joined)] if selection.joined is not None
-              else [objects[a] for a in selection.alerts])
-    return Counter(tuple(compiled.project(row, NOW).values()) for row in merged)
+    merged = [] if selection is None else (
+        [{**objects[a], **j} for a, j in zip(selection.alerts, selection.joined)] if selection.joined is not None
+        else [objects[a] for a in selection.alerts])
+    got = Counter(tuple(compiled.project(row, NOW).values()) for row in merged)
+    per_row = Counter(tuple(compiled.project(row, NOW).values()) for row in joined_rows(compiled.joins, objects, context)
+                      if compiled.matches(row, NOW))
+    assert got == per_row, sql
+    return got
+
+
+def joined_rows(joins: tuple[tuple[str, str], ...], objects: list[dict], context: BatchContext) -> list[dict]:
+    """Every joined row, written out by hand: objects row plus `qualifier.column` values."""
+    out = []
+    for i, row in enumerate(objects):
+        for combination in itertools.product(*(context.rows(table, i) for table, _ in joins)):
+            merged = dict(row)
+            for (table, qualifier), picked in zip(joins, combination):
+                merged.update({f"{qualifier}.{c}": v for c, v in picked.items()})
+            out.append(merged)
+    return out
 
 
 @pytest.mark.parametrize("chunk", range(4))
