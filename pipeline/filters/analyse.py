@@ -20,15 +20,13 @@ from typing import NoReturn
 
 from sqlglot import exp
 
-from pipeline.features.columns import COLUMN_NAMES
-from .batch import COLUMN_KINDS
 from .errors import FilterError, closest, node_offset, subquery_offset
 from .functions import FUNCTION_NAMES, FUNCTIONS, anonymous
 from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, Col, Const, Node, Op, balanced, cast, fold, null_is_false
 from .kernels import LikePattern
-from .parse import TABLE, ParsedFilter
+from .parse import ParsedFilter
+from .sources import Resolver
 
-_COLUMNS_BY_LOWER = {name.lower(): name for name in COLUMN_NAMES}
 _COMPARISONS = {exp.EQ: "eq", exp.NEQ: "ne", exp.LT: "lt", exp.LTE: "le", exp.GT: "gt", exp.GTE: "ge",
                 exp.NullSafeEQ: "null_safe_eq"}
 _ARITHMETIC = {exp.Add: "add", exp.Sub: "sub", exp.Mul: "mul", exp.Mod: "mod"}
@@ -41,6 +39,7 @@ class Analysis:
     where: Node | None  # BOOL-typed; None when there is no WHERE (every alert matches)
     outputs: tuple[tuple[str, Node], ...]  # output field -> value, in select-list order
     warnings: tuple[str, ...]
+    joins: tuple[tuple[str, str], ...]  # (context table, qualifier) in FROM order
 
 
 def analyse(parsed: ParsedFilter) -> Analysis:
@@ -52,7 +51,7 @@ def analyse(parsed: ParsedFilter) -> Analysis:
     warnings = list(parsed.warnings)
     if duplicates:
         warnings.append(f"duplicate output fields {duplicates}: the last one of each name is kept")
-    return Analysis(where=where, outputs=tuple(outputs), warnings=tuple(warnings))
+    return Analysis(where=where, outputs=tuple(outputs), warnings=tuple(warnings), joins=builder.resolver.joins)
 
 
 class Builder:
@@ -60,7 +59,7 @@ class Builder:
 
     def __init__(self, parsed: ParsedFilter) -> None:
         self.sql = parsed.sql
-        self.qualifiers = parsed.qualifiers
+        self.resolver = Resolver(parsed.sources, parsed.sql)
         self.aliases = {item.alias.lower() for item in parsed.items if isinstance(item, exp.Alias)}
 
     # -- errors -------------------------------------------------------------------------
@@ -144,13 +143,13 @@ class Builder:
         fields: list[tuple[str, Node]] = []
         for item in items:
             if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
-                self._qualifier(item)
-                fields.extend((name, Col(name, COLUMN_KINDS[name])) for name in COLUMN_NAMES)
+                fields.extend((r.column, Col(r.key, r.kind)) for r in self.resolver.star(item))
             elif isinstance(item, exp.Alias):
                 fields.append((item.alias, self._output(item.this)))
             else:
                 value = self._output(item)
-                fields.append((value.name if isinstance(item, exp.Column) else item.sql(dialect="mysql"), value))
+                name = value.name.rpartition(".")[2] if isinstance(value, Col) and isinstance(item, exp.Column) else None
+                fields.append((name or item.sql(dialect="mysql"), value))
         return fields
 
     def _output(self, node: exp.Expression) -> Node:
@@ -165,26 +164,14 @@ class Builder:
 
     # -- leaves -------------------------------------------------------------------------
 
-    def _qualifier(self, node: exp.Column | exp.Star) -> None:
-        if not isinstance(node, exp.Column):
-            return
-        if node.args.get("db") or node.args.get("catalog"):
-            self.fail(node, f"columns must be written as {TABLE}.name or name")
-        table = node.table
-        if table and table.lower() not in self.qualifiers:
-            alias = next(iter(self.qualifiers))
-            self.fail(node, f"the {TABLE} table is called {alias!r} in this query" if table.lower() == TABLE
-                      else f"only the {TABLE} table is available, not {table!r}")
-
     def _column(self, node: exp.Column) -> Node:
         if isinstance(node.this, exp.Star):
             self.fail(node, "* is only allowed on its own in the select list")
-        self._qualifier(node)
-        name = _COLUMNS_BY_LOWER.get(node.name.lower())
-        if name is None:
+        resolved = self.resolver.column(node)
+        if resolved is None:
             hint = " (select-list aliases cannot be used in WHERE)" if node.name.lower() in self.aliases else ""
-            self.fail(node, f"unknown column {node.name!r}{hint}", closest(node.name, COLUMN_NAMES))
-        return Col(name, COLUMN_KINDS[name])
+            self.resolver.unknown_column(node, hint)
+        return Col(resolved.key, resolved.kind)
 
     def _literal(self, node: exp.Literal, negate: bool = False) -> Node:
         if node.is_string:
@@ -248,6 +235,10 @@ class Builder:
         return (type_, fold(a), fold(b)) if type_ == STR else (type_, a, b)
 
     def _compare(self, node: exp.Binary) -> Node:
+        if self.resolver.join_condition(node.this, node.expression):
+            if not isinstance(node, (exp.EQ, exp.NullSafeEQ)):
+                self.fail(node.this, "tables are joined on diaObjectId equality only")
+            return Const(True, BOOL)  # the join itself: every joined row shares the object id
         _, a, b = self._pair(node.this, node.expression, "a comparison")
         return Op(_COMPARISONS[type(node)], BOOL, (a, b))
 
@@ -260,6 +251,12 @@ class Builder:
         if isinstance(node, exp.IntDiv):
             return Op(f"intdiv_{type_}", INT, (a, b))
         return Op(f"{_ARITHMETIC[type(node)]}_{type_}", type_, (a, b))
+
+    def _no_join(self, subject: exp.Expression, *others: exp.Expression) -> None:
+        """BETWEEN and IN between columns of two tables would be joins on other columns."""
+        for other in others:
+            if self.resolver.join_condition(subject, other):
+                self.fail(subject, "tables are joined on diaObjectId equality only")
 
     def _is(self, node: exp.Is) -> Node:
         target = node.expression
@@ -275,6 +272,7 @@ class Builder:
 
     def _between(self, node: exp.Between) -> Node:
         self.only_args(node, "this", "low", "high")
+        self._no_join(node.this, node.args["low"], node.args["high"])
         pairs = [(self.build(n), n) for n in (node.this, node.args["low"], node.args["high"])]
         type_, values = self.unify(pairs, "BETWEEN")
         x, low, high = (fold(v) for v in values) if type_ == STR else values
@@ -285,6 +283,7 @@ class Builder:
             self._refuse(node.args["query"])
         self.only_args(node, "this", "expressions")
         sources = [node.this, *node.expressions]
+        self._no_join(*sources)
         type_, values = self.unify([(self.build(n), n) for n in sources], "IN (...)")
         x, *items = (fold(v) for v in values) if type_ == STR else values
         if all(isinstance(item, Const) for item in items):

@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 
 from pipeline.features.columns import COLUMN_NAMES, INTEGER_COLUMNS, STRING_COLUMNS
+from pipeline.features.objects_ext import OBJECTS_EXT_COLUMNS
 from .ir import FLOAT, INT, INT64_MAX, INT64_MIN, STR
 
+# The objects row: Lasair's core columns and its extended (objects_ext) ones.
 COLUMN_KINDS: dict[str, str] = {
-    name: INT if name in INTEGER_COLUMNS else STR if name in STRING_COLUMNS else FLOAT
-    for name in COLUMN_NAMES
+    **{name: INT if name in INTEGER_COLUMNS else STR if name in STRING_COLUMNS else FLOAT for name in COLUMN_NAMES},
+    **{c.name: INT if c.sql_type == "int" else FLOAT for c in OBJECTS_EXT_COLUMNS},
 }
 
 
@@ -91,18 +93,28 @@ class ColumnBatch:
             for name, values in self._values.items()}
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Mapping[str, Any]], columns: Iterable[str]) -> ColumnBatch:
+    def from_rows(cls, rows: Sequence[Mapping[str, Any]], columns: Iterable[str],
+                  kinds: Mapping[str, str] = COLUMN_KINDS) -> ColumnBatch:
+        """`kinds` gives each column's type: the objects row's by default, a context table's for its rows."""
         names = list(dict.fromkeys(columns))
         converted: dict[str, Column] = {}
         for kind in (FLOAT, INT):
-            converted.update(_bulk(rows, [name for name in names if COLUMN_KINDS[name] == kind], kind))
+            converted.update(_bulk(rows, [name for name in names if kinds[name] == kind], kind))
         for name in names:
             if name not in converted:
-                converted[name] = _column([row.get(name) for row in rows], COLUMN_KINDS[name])
-        return cls(len(rows), {n: c[0] for n, c in converted.items()}, {n: c[1] for n, c in converted.items()})
+                converted[name] = _column([row.get(name) for row in rows], kinds[name])
+        return cls.from_columns(len(rows), converted)
 
     def __len__(self) -> int:
         return self._length
+
+    def take(self, indices: np.ndarray, names: Mapping[str, str]) -> dict[str, Column]:
+        """Columns `names` (old name -> new name) gathered at `indices`: rows of a join."""
+        return {new: (self._values[old][indices], self._nulls[old][indices]) for old, new in names.items()}
+
+    @classmethod
+    def from_columns(cls, length: int, columns: Mapping[str, Column]) -> ColumnBatch:
+        return cls(length, {n: c[0] for n, c in columns.items()}, {n: c[1] for n, c in columns.items()})
 
     def values(self, name: str) -> np.ndarray:
         return self._values[name]

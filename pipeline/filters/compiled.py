@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
+from pipeline.context.batch import BatchContext
 from . import row_ops, vector_ops
 from .analyse import analyse
 from .batch import ColumnBatch
 from .codegen import Generated, generate
 from .functions import mjd_now
 from .ir import columns_of, uses_now
+from .join import JoinedRows, Joins
 from .parse import parse_filter
 
 Clock = Callable[[], float]
@@ -41,6 +43,9 @@ class CompiledFilter:
         self.columns: frozenset[str] = self.where_columns.union(*map(columns_of, output_roots))
         self.output_fields: tuple[str, ...] = tuple(dict.fromkeys(name for name, _ in analysis.outputs))
         self.warnings: list[str] = list(analysis.warnings)
+        # (context table, qualifier) of each table joined to objects, in FROM order; () for objects alone.
+        # Context columns are named `qualifier.column` in where_columns, columns and joined rows.
+        self.joins: Joins = analysis.joins
         self.uses_now = any(uses_now(node) for node in where_roots + output_roots)
         self._clock = clock
         self._names = [name for name, _ in analysis.outputs]
@@ -112,27 +117,88 @@ def compile_filter(sql: str, *, clock: Clock = mjd_now) -> CompiledFilter:
     return CompiledFilter(sql, clock=clock)
 
 
+class Selection(NamedTuple):
+    """A filter's result rows over a batch: the alert of each, and for a filter with joins the
+    context values of each (`qualifier.column` -> value), to merge into the objects row."""
+
+    alerts: np.ndarray
+    joined: list[dict[str, Any]] | None
+
+
 class FilterSet(Generic[K]):
-    """Many filters over one batch: each needed column is converted once per batch."""
+    """Many filters over one batch: each needed column is converted once per batch.
+
+    Filters without joins run on the batch's objects rows; filters joining the same context
+    tables share one joined batch (`JoinedRows`), built once for them all.
+    """
 
     def __init__(self, filters: Mapping[K, CompiledFilter] | Sequence[CompiledFilter], *,
                  clock: Clock = mjd_now) -> None:
         self.filters: dict[Any, CompiledFilter] = (dict(filters) if isinstance(filters, Mapping)
                                                    else dict(enumerate(filters)))
-        self.columns: frozenset[str] = frozenset().union(*(f.where_columns for f in self.filters.values()))
+        self._plain = {key: f for key, f in self.filters.items() if not f.joins}
+        self._groups: dict[Joins, dict[Any, CompiledFilter]] = {}
+        for key, f in self.filters.items():
+            if f.joins:
+                self._groups.setdefault(tuple(sorted(f.joins)), {})[key] = f
+        self._group_columns = {joins: frozenset().union(*(f.where_columns for f in group.values()))
+                               for joins, group in self._groups.items()}
+        # Objects columns of the objects batch: the plain filters' and those the joined batches gather.
+        self.columns: frozenset[str] = frozenset().union(
+            *(f.where_columns for f in self._plain.values()),
+            *({c for c in columns if "." not in c} for columns in self._group_columns.values()))
         self._clock = clock
 
-    def evaluate(self, rows: Sequence[Row], now_mjd: float | None = None) -> dict[Any, np.ndarray]:
-        """Filter key -> bool array over `rows`."""
-        return self.evaluate_batch(ColumnBatch.from_rows(rows, self.columns), now_mjd)
+    def evaluate(self, rows: Sequence[Row], now_mjd: float | None = None,
+                 context: BatchContext | None = None) -> dict[Any, np.ndarray]:
+        """Filter key -> bool array over `rows`: whether each alert gave at least one result row."""
+        return self.evaluate_batch(ColumnBatch.from_rows(rows, self.columns), now_mjd, context)
 
-    def evaluate_batch(self, batch: ColumnBatch, now_mjd: float | None = None) -> dict[Any, np.ndarray]:
+    def evaluate_batch(self, batch: ColumnBatch, now_mjd: float | None = None,
+                       context: BatchContext | None = None) -> dict[Any, np.ndarray]:
+        masks, joined = self._masks(batch, now_mjd, context)
+        if not joined:
+            return masks
+        for key, (rows, mask) in joined.items():
+            per_alert = np.zeros(len(batch), dtype=bool)
+            per_alert[rows.alerts[mask]] = True
+            masks[key] = per_alert
+        return {key: masks[key] for key in self.filters}  # in the filters' order
+
+    def select(self, rows: Sequence[Row], context: BatchContext | None = None,
+               now_mjd: float | None = None) -> dict[Any, Selection]:
+        """Filter key -> its result rows (filters with none left out). Without `context`,
+        filters with joins have no rows to join, so they select nothing."""
+        masks, joined = self._masks(ColumnBatch.from_rows(rows, self.columns), now_mjd, context)
+        out: dict[Any, Selection] = {key: Selection(hits, None) for key, mask in masks.items()
+                                     if len(hits := np.flatnonzero(mask))}
+        for key, (joined_rows, mask) in joined.items():
+            hits = np.flatnonzero(mask)
+            if len(hits):
+                context_columns = [c for c in self.filters[key].columns if "." in c]
+                out[key] = Selection(joined_rows.alerts[hits], [joined_rows.values(int(j), context_columns) for j in hits])
+        return out
+
+    def _masks(self, batch: ColumnBatch, now_mjd: float | None, context: BatchContext | None
+               ) -> tuple[dict[Any, np.ndarray], dict[Any, tuple[JoinedRows, np.ndarray]]]:
         missing = self.columns - batch.columns
         if missing:
             raise KeyError(f"batch lacks columns {sorted(missing)}")
         now = float(now_mjd) if now_mjd is not None else self._clock()  # one instant for the batch
+        joined: dict[Any, tuple[JoinedRows, np.ndarray]] = {}
         with np.errstate(all="ignore"):
-            return {key: f.mask(batch, now if f.uses_now else None) for key, f in self.filters.items()}
+            masks = {key: f.mask(batch, now if f.uses_now else None) for key, f in self._plain.items()}
+            if self._groups:
+                context = context if context is not None else BatchContext.empty(len(batch))
+                if context.size != len(batch):
+                    raise ValueError(f"context for {context.size} alerts given with a batch of {len(batch)}")
+                tables: dict[str, ColumnBatch] = {}
+                for joins, group in self._groups.items():
+                    rows = JoinedRows(joins, context)
+                    rows_batch = rows.batch(batch, self._group_columns[joins], tables)
+                    for key, f in group.items():
+                        joined[key] = (rows, f.mask(rows_batch, now if f.uses_now else None))
+        return masks, joined
 
 
 def _plain(value: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlglot import exp
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 FUNCTION_NAMES = (
     "ABS", "ACOS", "ASIN", "ATAN", "ATAN2", "CEIL", "CEILING", "COALESCE", "COS", "DEGREES",
-    "EXP", "FLOOR", "GREATEST", "IF", "IFNULL", "LEAST", "LN", "LOG", "LOG10", "LOG2",
+    "EXP", "FLOOR", "FLUX2MAG", "GREATEST", "IF", "IFNULL", "LEAST", "LN", "LOG", "LOG10", "LOG2",
     "MJDNOW", "MOD", "PI", "POW", "POWER", "RADIANS", "ROUND", "SIGN", "SIN", "SQRT", "TAN",
 )
 
@@ -146,11 +146,25 @@ FUNCTIONS: dict[type[exp.Expression], FunctionCompiler] = {
 }
 
 
+def flux2mag(flux: Any) -> Any:
+    """Lasair's stored function `flux2mag(flux FLOAT) RETURNS FLOAT`: IF(flux>0, -2.5*log10(flux)+31.4,
+    NULL) (nJy to AB magnitude). The argument and the result are single precision, as MySQL's FLOAT;
+    NULL (NaN here) for a flux that is not positive as a FLOAT."""
+    single = np.asarray(flux, dtype=np.float64).astype(np.float32)
+    with np.errstate(all="ignore"):
+        mag = (-2.5 * np.log10(single.astype(np.float64)) + 31.4).astype(np.float32).astype(np.float64)
+    return np.where(single > 0, mag, np.nan)
+
+
 def anonymous(b: Builder, node: exp.Anonymous) -> Node:
-    """Functions sqlglot does not know: only Lasair's mjdnow()."""
+    """Functions sqlglot does not know: Lasair's mjdnow() and flux2mag()."""
     name = node.name
     if name.lower() == "mjdnow":
         if node.expressions:
             b.fail(node, "mjdnow() takes no arguments")
         return Now()
+    if name.lower() == "flux2mag":
+        if len(node.expressions) != 1:
+            b.fail(node, "flux2mag() takes one argument, a flux in nJy")
+        return Op("math1", FLOAT, (b.real(node.expressions[0]),), (flux2mag,))
     return b.fail(node, f"unknown function {name}()", b.suggest_function(name))

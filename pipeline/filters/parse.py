@@ -1,7 +1,7 @@
-"""Parse a Lasair filter and check its shape: one bounded SELECT over `objects`.
+"""Parse a Lasair filter and check its shape: one bounded SELECT over `objects` and its context tables.
 
 Expressions are checked later (`analyse`); here we refuse everything a per-alert stream
-cannot mean (joins, other tables, grouping, several statements, DML) and bound the input
+cannot mean (outer joins, unknown tables, grouping, several statements, DML) and bound the input
 before sqlglot's recursive parser sees it, so hostile input fails with a message rather
 than a RecursionError or a long stall.
 """
@@ -15,15 +15,14 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from .errors import FilterError, node_offset, subquery_offset
+from .errors import FilterError, node_offset
+from .sources import Source, read_from
 
 MAX_SQL_CHARS = 20_000
 MAX_TOKENS = 5_000
 MAX_NESTING = 20  # parentheses and CASE...END; sqlglot's parser recurses ~25 frames a level
 MAX_AST_DEPTH = 100
 MAX_AST_NODES = 10_000
-
-TABLE = "objects"
 
 _DIALECT = Dialect.get_or_raise("mysql")
 
@@ -35,7 +34,6 @@ _IGNORED_CLAUSES = {
     "distinct": "DISTINCT is ignored: a filter sees one row at a time",
 }
 _REFUSED_CLAUSES = {  # clause -> (keyword to point at, cause)
-    "joins": ("JOIN", "joins are not supported: a filter reads only the objects table"),
     "group": ("GROUP", "GROUP BY is not supported: a filter sees one alert at a time"),
     "having": ("HAVING", "HAVING is not supported: a filter sees one alert at a time"),
     "with_": ("WITH", "WITH (common table expressions) is not supported"),
@@ -53,7 +51,7 @@ class ParsedFilter:
     sql: str
     items: tuple[exp.Expression, ...]
     where: exp.Expression | None
-    qualifiers: frozenset[str]  # lower-cased names a column may be qualified with
+    sources: tuple[Source, ...]  # the FROM list: objects and the context tables joined to it
     warnings: tuple[str, ...]
     normalised_sql: str
 
@@ -71,17 +69,21 @@ def parse_filter(sql: str) -> ParsedFilter:
     _check_size(select, sql)
     warnings = [msg for key, msg in _IGNORED_CLAUSES.items() if select.args.get(key)]
     for key, value in select.args.items():
-        if value and key not in _IGNORED_CLAUSES and key not in ("expressions", "from_", "where"):
+        if value and key not in _IGNORED_CLAUSES and key not in ("expressions", "from_", "joins", "where"):
             keyword, cause = _REFUSED_CLAUSES.get(
                 key, (key.upper(), f"the {key.upper().rstrip('_')} clause is not supported"))
             raise FilterError(cause, sql=sql, offset=_clause_offset(tokens, value, keyword, sql))
+    sources, on = read_from(select, sql)
     where = select.args.get("where")
+    condition = where.this if where else None
+    if on is not None:  # JOIN ... ON terms are WHERE terms of an inner join
+        condition = on if condition is None else exp.and_(on, condition, copy=False)
     try:
         normalised = select.sql(dialect="mysql", pretty=True)
     except RecursionError:
         raise FilterError("filter is nested too deeply", sql=sql) from None
-    return ParsedFilter(sql=sql, items=tuple(select.expressions), where=where.this if where else None,
-                        qualifiers=_qualifiers(select, sql), warnings=tuple(warnings),
+    return ParsedFilter(sql=sql, items=tuple(select.expressions), where=condition,
+                        sources=sources, warnings=tuple(warnings),
                         normalised_sql=normalised)
 
 
@@ -181,26 +183,6 @@ def _malformed(node: exp.Expression) -> bool:
         return bool(node.error_messages())
     except TypeError:
         return True
-
-
-def _qualifiers(select: exp.Select, sql: str) -> frozenset[str]:
-    source = select.args.get("from_")
-    if source is None:
-        raise FilterError(f"a filter must read FROM {TABLE}", sql=sql, offset=node_offset(select, sql))
-    table = source.this
-    if isinstance(table, exp.Subquery) or table.find(exp.Select):
-        raise FilterError("subqueries are not supported", sql=sql, offset=subquery_offset(table, sql))
-    if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
-        raise FilterError(f"a filter must read FROM {TABLE}", sql=sql, offset=node_offset(table, sql))
-    name = ".".join(part.name for part in table.parts)
-    if name.lower() != TABLE:
-        raise FilterError(f"only the {TABLE} table can be queried, not {name!r}",
-                          sql=sql, offset=node_offset(table, sql))
-    extras = [k for k, v in table.args.items() if v and k not in ("this", "alias")]
-    if extras:
-        raise FilterError(f"table options ({', '.join(extras)}) are not supported",
-                          sql=sql, offset=node_offset(table, sql))
-    return frozenset({table.alias.lower() if table.alias else TABLE})
 
 
 def _clause_offset(tokens: list[Token], value: object, keyword: str, sql: str) -> int | None:

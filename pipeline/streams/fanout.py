@@ -1,15 +1,17 @@
 """Which filters matched which alerts of a micro-batch, and the records and e-mail matches that follow.
 
-All active filters are evaluated together, vectorised over the batch's `objects` rows; payloads
-are built only for the matches, and the lite/full `alert` part once per matched alert.
+All active filters are evaluated together, vectorised over the batch's `objects` rows (and, for
+filters that join context tables, over the joined rows the batch's `BatchContext` gives); payloads
+are built only for the matches, and the lite/full `alert` part once per matched alert. A filter
+gives one record per result row, as SQL does: an object in two cones of one watchlist, two records.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
-
+from pipeline.context.batch import BatchContext
 from pipeline.decode.alert import Alert
 from pipeline.email.digest import EmailMatch
 from pipeline.features.ingest import Ingested
@@ -20,8 +22,18 @@ from .record_size import estimate_record_size
 
 @dataclass(slots=True)
 class Match:
+    """A filter's result rows in a batch: `rows[k]` is the alert (index into the batch's items) of
+    result row k; for a filter with joins `joined[k]` holds its context values (`qualifier.column`)."""
+
     filter: ActiveFilter
     rows: list[int]
+    joined: list[dict[str, Any]] | None = None
+
+    def projected_rows(self, items: Sequence[Ingested]) -> Iterator[tuple[int, Mapping[str, Any]]]:
+        """(alert index, the row the filter's SELECT sees: objects row plus joined values) per result row."""
+        if self.joined is None:
+            return ((i, items[i].row) for i in self.rows)
+        return ((i, {**items[i].row, **values}) for i, values in zip(self.rows, self.joined))
 
 
 @dataclass(slots=True)
@@ -38,14 +50,17 @@ class StreamRecord:
         return estimate_record_size(self.key, self.value, self.headers)
 
 
-def find_matches(registry: FilterRegistry, items: Sequence[Ingested], now_mjd: float | None = None) -> list[Match]:
+def find_matches(registry: FilterRegistry, items: Sequence[Ingested], context: BatchContext | None = None,
+                 now_mjd: float | None = None) -> list[Match]:
+    """The result rows of every active filter. `context` holds the batch's context rows; without it
+    (a dry run with no sources) filters that join a context table match nothing."""
     if not items:
         return []
     active = registry.active()
     if not active:
         return []
-    masks = registry.filter_set().evaluate([item.row for item in items], now_mjd)
-    return [Match(active[fid], rows.tolist()) for fid, mask in masks.items() if len(rows := np.flatnonzero(mask))]
+    selected = registry.filter_set().select([item.row for item in items], context, now_mjd)
+    return [Match(active[fid], s.alerts.tolist(), s.joined) for fid, s in selected.items()]
 
 
 def stream_records(matches: Sequence[Match], items: Sequence[Ingested], utc: str, now_mjd: float | None = None) -> Iterator[StreamRecord]:
@@ -55,10 +70,10 @@ def stream_records(matches: Sequence[Match], items: Sequence[Ingested], utc: str
         record, compiled = match.filter.record, match.filter.compiled
         if not record.streams_to_kafka:
             continue
-        for i in match.rows:
+        for i, row in match.projected_rows(items):
             item = items[i]
             part = alert_json.get(i) or alert_json.setdefault(i, AlertJson(item.alert))
-            value = record_value(compiled.project(item.row, now_mjd), record.mode, part, utc)
+            value = record_value(compiled.project(row, now_mjd), record.mode, part, utc)
             yield StreamRecord(match.filter, item.alert, record_key(item.alert), value, record_headers(record.id, record.version, item.alert))
 
 
@@ -69,7 +84,7 @@ def email_matches(matches: Sequence[Match], items: Sequence[Ingested], utc: str,
         record, compiled = match.filter.record, match.filter.compiled
         if record.streams_to_kafka:
             continue
-        for i in match.rows:
+        for i, row in match.projected_rows(items):
             item = items[i]
             yield EmailMatch(record.id, record.version, item.alert.diaObjectId, item.alert.diaSourceId,
-                             compiled.project(item.row, now_mjd), utc, at)
+                             compiled.project(row, now_mjd), utc, at)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.features.columns import COLUMN_NAMES
+from pipeline.features.objects_ext import OBJECTS_EXT_NAMES
 from pipeline.filters import ColumnBatch, FilterSet, codegen, compile_filter, vector_ops
 
 T, F, N = True, False, None  # SQL TRUE, FALSE, NULL
@@ -249,10 +250,11 @@ def test_projection_keys_follow_lasair() -> None:
 
 
 def test_select_star_expands_to_every_column_and_duplicates_warn() -> None:
+    """Every column of objects, the extended (objects_ext) ones included: Lasair stores them in objects."""
     compiled = compile_filter("SELECT * FROM objects")
-    assert compiled.output_fields == COLUMN_NAMES and compiled.matches({})
+    assert compiled.output_fields == COLUMN_NAMES + OBJECTS_EXT_NAMES and compiled.matches({})
     aliased = compile_filter("SELECT o.*, o.ra FROM objects AS o WHERE o.ra > 1")
-    assert aliased.output_fields == COLUMN_NAMES and any("duplicate" in w for w in aliased.warnings)
+    assert aliased.output_fields == COLUMN_NAMES + OBJECTS_EXT_NAMES and any("duplicate" in w for w in aliased.warnings)
 
 
 def test_normalised_sql_and_sql_are_kept() -> None:

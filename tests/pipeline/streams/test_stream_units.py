@@ -12,13 +12,14 @@ import jsonschema
 import orjson
 import pytest
 
+from pipeline.context.batch import BatchContext
 from pipeline.decode.alert import Alert
 from pipeline.decode.schema_lookup import SchemaResolver
 from pipeline.features.ingest import Ingested, ingest
 from pipeline.filters import FilterError
 from pipeline.settings import Settings
 from pipeline.streams import payloads
-from pipeline.streams.fanout import StreamRecord, find_matches, stream_records
+from pipeline.streams.fanout import StreamRecord, email_matches, find_matches, stream_records
 from pipeline.streams.filter_record import DEFAULT_QUOTA_BYTES, FilterRecord, InvalidFilter, content_changed, create, updated, validate
 from pipeline.streams.filter_registry import FilterRegistry
 from pipeline.streams.record_size import estimate_record_size, varint_size
@@ -441,3 +442,45 @@ def test_last_record_is_the_latest_across_workers() -> None:
     c = Usage()
     c.add(Usage())
     assert c.last_record is None
+
+
+# ---------------------------------------------------------------- joined filters
+
+JOINED_SQL = ("SELECT objects.diaObjectId, watchlist_hits.name AS cone, watchlist_hits.arcsec FROM objects, watchlist_hits "
+              "WHERE objects.diaObjectId = watchlist_hits.diaObjectId AND watchlist_hits.wl_id = 5")
+
+
+def watchlist_context(items: list[Ingested]) -> BatchContext:
+    """Alert 0 in two cones of watchlist 5, alert 1 in a cone of watchlist 6, the rest in none."""
+    hits: list[list[dict[str, Any]]] = [[] for _ in items]
+    hits[0] = [{"diaObjectId": items[0].alert.diaObjectId, "wl_id": 5, "cone_id": c, "name": f"cone{c}", "arcsec": c / 2}
+               for c in (1, 2)]
+    hits[1] = [{"diaObjectId": items[1].alert.diaObjectId, "wl_id": 6, "cone_id": 3, "name": "other", "arcsec": 1.0}]
+    return BatchContext(len(items), {"watchlist_hits": hits})
+
+
+def test_a_joined_filter_gives_one_record_per_result_row_keyed_and_headed_as_any(items: list[Ingested]) -> None:
+    kafka = create("lasair_", "1", "in my cones", JOINED_SQL, "plain")
+    mail = create("lasair_", "1", "cones by mail", JOINED_SQL, "email", email="me@example.org")
+    plain = create("lasair_", "1", "bright", SQL, "plain")
+    registry = FilterRegistry()
+    for f in (kafka, mail, plain):
+        registry.apply(f.id.encode(), f.to_json())
+    context = watchlist_context(items)
+    matches = find_matches(registry, items, context)
+    records = [r for r in stream_records(matches, items, "2025-01-02 03:04:05") if r.filter.record.id == kafka.id]
+    alert = items[0].alert
+    assert [orjson.loads(r.value) for r in records] == [
+        {"diaObjectId": alert.diaObjectId, "cone": f"cone{c}", "arcsec": c / 2, "UTC": "2025-01-02 03:04:05"} for c in (1, 2)]
+    assert all(r.key == payloads.record_key(alert) and r.headers == payloads.record_headers(kafka.id, kafka.version, alert)
+               for r in records)
+    mails = list(email_matches(matches, items, "2025-01-02 03:04:05", 1.0))
+    assert [(m.filter_id, m.diaObjectId, m.fields["cone"]) for m in mails] == [
+        (mail.id, alert.diaObjectId, "cone1"), (mail.id, alert.diaObjectId, "cone2")]
+    # the filter over objects alone gives what it gives without context
+    assert ([r.value for r in stream_records(find_matches(registry, items, context), items, "u") if r.filter.record.id == plain.id]
+            == [r.value for r in records_for([plain], items, "u")])
+
+
+def test_without_context_a_joined_filter_matches_nothing(items: list[Ingested]) -> None:
+    assert records_for([create("lasair_", "1", "in my cones", JOINED_SQL, "plain")], items) == []
