@@ -14,9 +14,10 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pipeline.context.stage import ContextStage
 from pipeline.decode.dead_letter import dead_letter_headers
 from pipeline.decode.schema_lookup import SchemaNotFetched
 from pipeline.decode.wire import DecodeError, SchemaLookup
@@ -80,6 +81,8 @@ class BatchProcessor:
     # called with a delivery failure: the worker stops, the held offsets are never committed
     crash: Callable[[BaseException], Awaitable[Any]]
     observe_latency: Callable[[float], None] = lambda seconds: None
+    # the context tables filters join (Sherlock, TNS, watchlists, areas, annotations)
+    context: ContextStage = field(default_factory=ContextStage)
 
     async def process(self, events: Sequence[Event]) -> tuple[asyncio.Task, int]:
         """One micro-batch, up to its records being sent; returns the task that releases it once they
@@ -130,7 +133,7 @@ class BatchProcessor:
 
     def outputs(self, items: Sequence[Ingested], utc: str) -> tuple[list[Match], Iterator[StreamRecord], Iterator[EmailMatch]]:
         """Which filters matched, their Kafka records and their e-mail matches: the one place that calls fan-out."""
-        matches = find_matches(self.registry, items)
+        matches = find_matches(self.registry, items, self.context.lookup(items))
         return matches, stream_records(matches, items, utc), email_matches(matches, items, utc, self.emails.clock())
 
     async def fan_out(self, items: list[Ingested]) -> tuple[list[asyncio.Future], Counter[int], int]:

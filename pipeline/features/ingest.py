@@ -11,6 +11,7 @@ from typing import Any
 from pipeline.decode.alert import Alert
 from pipeline.decode.wire import DecodeError, SchemaLookup, decode_message
 from .objects import objects_row
+from .objects_ext import objects_ext_values
 
 
 @dataclass(slots=True)
@@ -21,7 +22,7 @@ class Ingested:
 
 def with_features(alert: Alert) -> Ingested:
     try:
-        return Ingested(alert, objects_row(alert))
+        return Ingested(alert, objects_row(alert) | objects_ext_values(alert.diaObject))
     except Exception as exc:  # noqa: BLE001 - any feature bug becomes a dead letter, not a crash
         raise DecodeError("features-error", f"features failed for diaSourceId {alert.diaSourceId}: {type(exc).__name__}: {exc}") from exc
 
