@@ -89,7 +89,7 @@ def objects_ext_values(dia_object: dict[str, Any] | None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in OBJECTS_EXT_NAMES:
         v = source.get(name)
-        if v is None or v != v:  # NaN
+        if v is None or v - v != 0:  # NaN or an infinity: NULL, as everywhere in a row
             values[name] = None
         else:
             values[name] = int(v) if name in _INT_COLUMNS else v

@@ -36,9 +36,12 @@ from pipeline.decode.avro_codec import bundled_codec
 from pipeline.decode.schema_lookup import SchemaResolver
 from pipeline.decode.schemas import parsed_schema
 from pipeline.decode.wire import HEADER, DecodeError, encode_wire, wire_messages
-from pipeline.features.columns import COLUMN_NAMES, INTEGER_COLUMNS, STRING_COLUMNS
+from pipeline.features.columns import COLUMN_NAMES, STRING_COLUMNS
 from pipeline.features.ingest import Ingested, ingest
+from pipeline.features.objects_ext import OBJECTS_EXT_NAMES
 from pipeline.filters import ColumnBatch, CompiledFilter, FilterSet, compile_filter
+from pipeline.filters.batch import COLUMN_KINDS
+from pipeline.filters.ir import INT
 from pipeline.streams.fanout import find_matches, stream_records
 from pipeline.streams.filter_record import create
 from pipeline.streams.filter_registry import FilterRegistry
@@ -134,12 +137,12 @@ def vectorised_strictly(f: CompiledFilter, batch: ColumnBatch) -> list[bool]:
 
 
 def assert_clean_row(row: dict[str, Any]) -> None:
-    """The 65 columns in order, each NULL or a finite value of the column's type."""
-    assert tuple(row) == COLUMN_NAMES
+    """The 65 objects columns and the 64 objects_ext ones in order, each NULL or a finite value of the column's type."""
+    assert tuple(row) == COLUMN_NAMES + OBJECTS_EXT_NAMES
     for name, value in row.items():
         if value is None:
             continue
-        if name in INTEGER_COLUMNS:
+        if COLUMN_KINDS[name] == INT:
             assert type(value) is int and -(2**63) <= value < 2**63, (name, value)
         elif name in STRING_COLUMNS:
             assert type(value) is str, (name, value)

@@ -31,6 +31,7 @@ from pipeline.decode.wire import HEADER, DecodeError, encode_wire
 from pipeline.features.columns import COLUMN_NAMES
 from pipeline.features.htm import htm_id
 from pipeline.features.ingest import Ingested, ingest
+from pipeline.features.objects_ext import OBJECTS_EXT_NAMES, objects_ext_values
 from pipeline.features.sky import galactic_latitude
 from pipeline.filters import ColumnBatch, FilterSet, compile_filter
 from pipeline.filters.codegen import Generated
@@ -203,8 +204,9 @@ def test_the_empty_alerts_really_are_empty() -> None:
 @pytest.mark.parametrize("name", sorted(EMPTY_ALERTS))
 def test_empty_alert_gives_a_row_of_nulls_and_counts(name: str, empty_items: dict[str, Ingested]) -> None:
     item = empty_items[name]
-    assert tuple(item.row) == COLUMN_NAMES
-    assert {k: v for k, v in item.row.items() if v is not None} == EXPECTED_NOT_NULL[name]
+    assert tuple(item.row) == COLUMN_NAMES + OBJECTS_EXT_NAMES
+    assert {k: item.row[k] for k in COLUMN_NAMES if item.row[k] is not None} == EXPECTED_NOT_NULL[name]
+    assert {k: item.row[k] for k in OBJECTS_EXT_NAMES} == objects_ext_values(item.alert.diaObject)
     sources = item.alert.diaSourcesList
     assert len(sources) == (1 if name.startswith("no diaObject") else 3)
     if name != "all floats NaN":
@@ -270,7 +272,7 @@ def test_empty_alerts_shape_into_standard_json(empty_items: dict[str, Ingested])
         assert [r.alert.diaSourceId for r in records] == [i.alert.diaSourceId for i in items], mode
         for record, item in zip(records, items):
             value = strict_json(record.value)
-            assert {k: value[k] for k in COLUMN_NAMES} == item.row  # NULL columns are JSON null
+            assert {k: value[k] for k in COLUMN_NAMES + OBJECTS_EXT_NAMES} == item.row  # NULL columns are JSON null
             assert value["UTC"] == UTC
             if mode == "plain":
                 assert "alert" not in value
