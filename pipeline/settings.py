@@ -42,6 +42,8 @@ class Settings:
     output_retention_hours: float = _doc("Retention of filter output topics, hours.", 168.0)
     default_quota_bytes: int = _doc("Daily byte quota of a new filter's stream.", 100_000_000)
     backfill_alerts: int = _doc("Recent alerts per partition a changed filter is run over to seed its topic.", 500)
+    dry_run_concurrency: int = _doc("Dry runs and back-fills a worker computes at once, each in a process of its own (off the stream's event loop).", 2)
+    dry_run_queue: int = _doc("Dry runs and back-fills that may wait for one of those processes; past it the HTTP API answers 429 with Retry-After.", 4)
     email_topic: str = _doc("Internal topic of e-mail-mode matches, keyed by filter id (one owner per filter).", "alertflow-email-matches")
     smtp_host: str = _doc("SMTP server for e-mail digests.", "127.0.0.1")
     smtp_port: int = _doc("SMTP port.", 25)

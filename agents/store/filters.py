@@ -10,8 +10,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
@@ -20,14 +20,12 @@ from agents.kafka.compacted import CompactedReader
 from agents.kafka.connection import KafkaConnection
 from agents.kafka.topology import core_topics, output_topic
 from pipeline.decode.schema_lookup import SchemaResolver
-from pipeline.decode.wire import DecodeError
-from pipeline.features.ingest import Ingested, ingest
+from pipeline.features.ingest import Ingested
 from pipeline.settings import Settings
 from pipeline.streams import filter_record
-from pipeline.streams.fanout import StreamRecord, find_matches, stream_records
+from pipeline.streams.dry_run import Kept, Tally, records_for, tally_messages
 from pipeline.streams.filter_record import FilterRecord
 from pipeline.streams.filter_registry import FilterRegistry
-from pipeline.streams.payloads import utc_stamp
 from pipeline.streams.usage import UsageBook
 
 log = logging.getLogger("alertflow.filters")
@@ -51,6 +49,12 @@ class DryRun:
         return self.matched / self.alerts if self.alerts else 0.0
 
 
+class RecentMatches(Protocol):
+    """Runs a filter over the recent alerts: counts, and the records of the newest `keep` matches."""
+
+    async def __call__(self, record: FilterRecord, keep: int) -> Tally: ...
+
+
 async def load_state(settings: Settings, kafka: KafkaConnection) -> tuple[FilterRegistry, UsageBook]:
     """Registry and usage as every worker sees them, read once."""
     registry, usage = FilterRegistry(), UsageBook("reader", time.time)
@@ -59,24 +63,19 @@ async def load_state(settings: Settings, kafka: KafkaConnection) -> tuple[Filter
     return registry, usage
 
 
-async def recent_alerts(settings: Settings, kafka: KafkaConnection, per_partition: int) -> list[Ingested]:
-    """The latest alerts on the alert topic, decoded, oldest first."""
-    resolver = SchemaResolver(settings.schema_dir, settings.schema_registry_url)
-    items = []
-    for record in await tail_records(kafka, settings.alert_topic, per_partition):
-        try:
-            items.append(ingest(record.value, resolver))
-        except DecodeError:
-            continue
-    return items
+async def recent_messages(settings: Settings, kafka: KafkaConnection) -> list[bytes]:
+    """The raw latest messages of the alert topic (`backfill_alerts` per partition), oldest first: I/O only."""
+    return [r.value for r in await tail_records(kafka, settings.alert_topic, settings.backfill_alerts) if r.value]
 
 
-def records_for(record: FilterRecord, items: list[Ingested]) -> list[StreamRecord]:
-    """The records one filter emits for `items` (an e-mail filter's are shown as plain)."""
-    shown = record if record.streams_to_kafka else replace(record, mode="plain")
-    registry = FilterRegistry()
-    registry.apply(shown.id.encode(), shown.to_json())
-    return list(stream_records(find_matches(registry, items), items, utc_stamp()))
+def in_process(settings: Settings, kafka: KafkaConnection) -> RecentMatches:
+    """`RecentMatches` computed on the caller's own event loop: for the command line, which has nothing else to serve."""
+    schemas = SchemaResolver(settings.schema_dir, settings.schema_registry_url)
+
+    async def run(record: FilterRecord, keep: int) -> Tally:
+        return tally_messages(record, await recent_messages(settings, kafka), schemas, keep)
+
+    return run
 
 
 def dry_run(record: FilterRecord, items: list[Ingested]) -> DryRun:
@@ -84,32 +83,35 @@ def dry_run(record: FilterRecord, items: list[Ingested]) -> DryRun:
 
 
 class FilterAdmin:
-    def __init__(self, settings: Settings, kafka: KafkaConnection, send: Send):
+    def __init__(self, settings: Settings, kafka: KafkaConnection, send: Send, recent: RecentMatches | None = None):
         self.settings = settings
         self.kafka = kafka
         self.send = send
+        self.recent = recent or in_process(settings, kafka)
 
     async def _publish(self, record: FilterRecord | None, filter_id: str) -> None:
         await self.send(self.settings.registry_topic, filter_id.encode(), None if record is None else record.to_json(), None)
 
-    async def _fresh_topic(self, record: FilterRecord, drop_first: bool) -> int:
-        """Create the filter's topic (emptied first if asked) and seed it with recent matches."""
+    async def seeds(self, record: FilterRecord) -> list[Kept]:
+        """Up to 10 records of the newest matching alerts, as Lasair seeds a changed stream.
+
+        Computed before anything is written, so a refusal (a busy dry-run pool) leaves no trace.
+        """
+        return (await self.recent(record, BACKFILL_RECORDS)).kept if record.streams_to_kafka else []
+
+    async def _fresh_topic(self, record: FilterRecord, seeds: list[Kept], drop_first: bool) -> int:
+        """Create the filter's topic (emptied first if asked) and seed it."""
         if drop_first:
             await delete_topics(self.kafka, [record.topic])
         await ensure_topics(self.kafka, [output_topic(self.settings, record.topic)])
-        return await self.backfill(record)
-
-    async def backfill(self, record: FilterRecord) -> int:
-        """Up to 10 records of the newest matching alerts, as Lasair seeds a changed stream."""
-        found = records_for(record, await recent_alerts(self.settings, self.kafka, self.settings.backfill_alerts))
-        newest = sorted(found, key=lambda r: r.alert.diaSource.get("midpointMjdTai") or 0.0)[-BACKFILL_RECORDS:]
-        await asyncio.gather(*(self.send(record.topic, r.key, r.value, r.headers) for r in newest))
-        return len(newest)
+        await asyncio.gather(*(self.send(record.topic, k.key, k.value, k.headers) for k in seeds))
+        return len(seeds)
 
     async def add(self, user: str, name: str, sql: str, mode: str, **fields: Any) -> tuple[FilterRecord, int]:
         fields.setdefault("quota_bytes", self.settings.default_quota_bytes)
         record = filter_record.create(self.settings.topic_prefix, user, name, sql, mode, **fields)
-        seeded = await self._fresh_topic(record, drop_first=False) if record.streams_to_kafka else 0
+        seeds = await self.seeds(record)
+        seeded = await self._fresh_topic(record, seeds, drop_first=False) if record.streams_to_kafka else 0
         await self._publish(record, record.id)
         log.info("filter %s added: topic %s, %d records seeded", record.id, record.topic, seeded, extra={"filter_id": record.id})
         return record, seeded
@@ -122,11 +124,13 @@ class FilterAdmin:
 
     async def update(self, old: FilterRecord, **changes: Any) -> tuple[FilterRecord, int]:
         new = filter_record.updated(old, self.settings.topic_prefix, **changes)
+        changed = filter_record.content_changed(old, new)
+        seeds = await self.seeds(new) if changed else []
         await self._publish(new, new.id)
         seeded = 0
-        if filter_record.content_changed(old, new):
+        if changed:
             if new.streams_to_kafka:
-                seeded = await self._fresh_topic(new, drop_first=True)
+                seeded = await self._fresh_topic(new, seeds, drop_first=True)
             if old.streams_to_kafka and old.topic != new.topic:
                 await delete_topics(self.kafka, [old.topic])
         log.info("filter %s updated to v%d: topic %s, %d records seeded", new.id, new.version, new.topic, seeded,

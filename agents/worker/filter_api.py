@@ -12,14 +12,16 @@ import faust
 import orjson
 from faust.web import Request, Response, View
 
-from agents.store.filters import FilterAdmin, dry_run, recent_alerts
+from agents.store.filters import FilterAdmin
 from pipeline.filters import FilterError
 from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create
 from pipeline.streams.usage import Usage
+from .dry_runs import Busy, DryRunPool, PoolFailed
 
 if TYPE_CHECKING:
     from .app import WorkerState
 
+MAX_SHOWN = 100  # records a dry run answers with: each is kept in memory until the run ends
 EDITABLE = {"name", "sql", "mode", "description", "active", "public", "email", "quota_bytes"}
 
 
@@ -41,12 +43,26 @@ async def body_of(request: Request) -> dict[str, Any]:
     return body
 
 
+def unavailable(view: View, error: Busy | PoolFailed) -> Response:
+    """429 with Retry-After when the dry-run pool is full (nothing was written); 503 if a pool process died."""
+    if isinstance(error, Busy):
+        return view.json({"error": str(error), "retry_after": error.retry_after}, status=429,
+                         headers={"Retry-After": str(error.retry_after)})
+    return view.json({"error": str(error)}, status=503)
+
+
 def register_filter_api(app: faust.App, worker: WorkerState) -> None:
+    pool = DryRunPool.for_settings(worker.settings, worker.kafka)
+
+    @app.on_before_shutdown.connect
+    async def close_pool(app: faust.App, **kwargs: Any) -> None:
+        pool.close()
+
     def admin() -> FilterAdmin:
         async def send(topic: str, key: bytes, value: bytes | None, headers: Any) -> Any:
             return await app.producer.send_and_wait(topic, key, value, None, None, headers)
 
-        return FilterAdmin(worker.settings, worker.kafka, send)
+        return FilterAdmin(worker.settings, worker.kafka, send, pool)
 
     def found(filter_id: str) -> FilterRecord | None:
         return worker.registry.records.get(filter_id)
@@ -68,6 +84,8 @@ def register_filter_api(app: faust.App, worker: WorkerState) -> None:
                                                    body.get("mode", "plain"), **fields)
             except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError) as error:
                 return refusal(self, error)
+            except (Busy, PoolFailed) as error:
+                return unavailable(self, error)
             return self.json({**filter_json(record, None), "seeded_records": seeded}, status=201)
 
     @app.page("/filters/{filter_id}")
@@ -90,6 +108,8 @@ def register_filter_api(app: faust.App, worker: WorkerState) -> None:
                 new, seeded = await admin().update(record, **changes)
             except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError) as error:
                 return refusal(self, error)
+            except (Busy, PoolFailed) as error:
+                return unavailable(self, error)
             return self.json({**filter_json(new, None), "seeded_records": seeded})
 
         async def delete(self, request: Request, filter_id: str) -> Response:
@@ -106,9 +126,13 @@ def register_filter_api(app: faust.App, worker: WorkerState) -> None:
                 body = await body_of(request)
                 record = create(worker.settings.topic_prefix, "0", "dry run", body.get("sql", ""), body.get("mode", "plain"))
                 limit = int(body.get("limit", 10))
+                if limit > MAX_SHOWN:
+                    raise InvalidFilter(f"limit: at most {MAX_SHOWN} records are shown, not {limit}")
             except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError, ValueError) as error:
                 return refusal(self, error)
-            result = dry_run(record, await recent_alerts(worker.settings, worker.kafka, worker.settings.backfill_alerts))
-            shown = result.records[-limit:] if limit > 0 else []  # [-0:] would be every record
-            return self.json({"alerts": result.alerts, "matched": result.matched, "match_rate": result.rate,
-                              "records": [orjson.loads(v) for v in shown]})
+            try:
+                result = await pool(record, limit)
+            except (Busy, PoolFailed) as error:
+                return unavailable(self, error)
+            return self.json({"alerts": result.alerts, "matched": result.records, "match_rate": result.rate,
+                              "records": [orjson.loads(k.value) for k in result.kept]})

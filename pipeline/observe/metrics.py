@@ -1,10 +1,12 @@
-"""A worker's metrics in the Prometheus text exposition format (version 0.0.4), with no dependency.
+"""A worker's metrics for Prometheus, through prometheus_client: one registry per worker, not the global one.
 
 Most values are not counted twice: they are read, when `/metrics` is scraped, from what the
 worker already keeps: alerts and dead letters from `WorkerStats`, per-filter volume from the
 `UsageBook` (this worker's own counters), e-mails from the digest agent, filters from the
-registry. Only the alert-to-record latency histogram is fed from the hot path, and observing
-costs one bisect over 15 bounds. Nothing is global, so a process (or a test) can hold several.
+registry, by a custom collector. Only the alert-to-record latency histogram is fed from the hot
+path (a prometheus_client Histogram). Each `WorkerMetrics` has a `CollectorRegistry` of its own,
+so a process (or a test) can hold several workers and nothing is counted twice. The histogram
+adds prometheus_client's standard `alertflow_alert_to_record_seconds_created` (its start time).
 
 Per-filter counters run from the worker's start. `UsageBook` starts a fresh `own` dict at 00:00
 UTC (the quota day) and drops the old one without clearing it; `sync()` notices the new dict and
@@ -17,22 +19,22 @@ low there and may come out negative: it is clamped at 0. On Kafka and Redpanda i
 """
 from __future__ import annotations
 
-import math
-from bisect import bisect_left
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from pipeline.streams.filter_registry import FilterRegistry
 from pipeline.streams.usage import Usage, UsageBook
 from .stats import WorkerStats
 
-CONTENT_TYPE = "text/plain; version=0.0.4"  # aiohttp adds "; charset=utf-8"
+CONTENT_TYPE = "text/plain; version=0.0.4"  # what generate_latest writes; aiohttp adds "; charset=utf-8"
 
 # 1 ms .. 60 s: a record normally follows its alert within a batch (0.2 s); seconds mean a backlog.
 LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
-Labels = Mapping[str, Any]
 TopicPartition = tuple[str, int]
 
 
@@ -41,103 +43,6 @@ class EmailCounters(Protocol):
 
     sent: int
     failures: int
-
-
-# ---------------------------------------------------------------- exposition format
-
-
-def escape_label(value: Any) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_value(value: float) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
-
-
-def format_labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{escape_label(v)}"' for k, v in labels.items()) + "}"
-
-
-class Exposition:
-    """Builds one scrape's text: each family's HELP and TYPE once, then its samples."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.names: set[str] = set()
-
-    def family(self, name: str, kind: str, help: str) -> None:
-        if name in self.names:
-            raise ValueError(f"metric family {name} declared twice")
-        self.names.add(name)
-        self.lines.append(f"# HELP {name} {escape_help(help)}")
-        self.lines.append(f"# TYPE {name} {kind}")
-
-    def sample(self, name: str, value: float, labels: Labels | None = None) -> None:
-        self.lines.append(f"{name}{format_labels(labels or {})} {format_value(value)}")
-
-    def metric(self, name: str, kind: str, help: str, samples: Iterable[tuple[Labels, float]] | float) -> None:
-        """A family and its samples: one value, or (labels, value) pairs."""
-        self.family(name, kind, help)
-        if isinstance(samples, (int, float)):
-            self.sample(name, samples)
-        else:
-            for labels, value in samples:
-                self.sample(name, value, labels)
-
-    def histogram(self, name: str, help: str, histogram: Histogram, labels: Labels | None = None) -> None:
-        self.family(name, "histogram", help)
-        labels = dict(labels or {})
-        for bound, cumulative in histogram.cumulative():
-            self.sample(f"{name}_bucket", cumulative, {**labels, "le": format_value(bound)})
-        self.sample(f"{name}_sum", histogram.sum, labels)
-        self.sample(f"{name}_count", histogram.count, labels)
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
-
-
-@dataclass
-class Histogram:
-    """Counts per bucket (not cumulative: observing touches one slot); `le` semantics as Prometheus."""
-
-    bounds: tuple[float, ...]
-    counts: list[int] = field(default_factory=list)
-    sum: float = 0.0
-    count: int = 0
-
-    def __post_init__(self) -> None:
-        if list(self.bounds) != sorted(set(self.bounds)):
-            raise ValueError(f"histogram bounds must be increasing: {self.bounds}")
-        self.counts = [0] * (len(self.bounds) + 1)  # the last is +Inf
-
-    def observe(self, value: float) -> None:
-        self.counts[bisect_left(self.bounds, value)] += 1
-        self.sum += value
-        self.count += 1
-
-    def cumulative(self) -> list[tuple[float, int]]:
-        out, running = [], 0
-        for bound, n in zip((*self.bounds, math.inf), self.counts):
-            running += n
-            out.append((bound, running))
-        return out
-
-
-# ---------------------------------------------------------------- consumer lag
 
 
 def consumer_lag(progress: Mapping[TopicPartition, tuple[int | None, int | None]]) -> dict[TopicPartition, int]:
@@ -149,7 +54,22 @@ def consumer_lag(progress: Mapping[TopicPartition, tuple[int | None, int | None]
     return {tp: max(0, int(high) - int(pos)) for tp, (pos, high) in progress.items() if pos is not None and high is not None}
 
 
-# ---------------------------------------------------------------- the worker's metrics
+def counter(name: str, help: str, labels: tuple[str, ...] = (), samples: Iterator[tuple[tuple[Any, ...], float]] | None = None,
+            value: float = 0) -> CounterMetricFamily:
+    """A counter family: one value, or (label values, value) pairs."""
+    if not labels:
+        return CounterMetricFamily(name, help, value=value)
+    family = CounterMetricFamily(name, help, labels=labels)
+    for values, n in samples or ():
+        family.add_metric([str(v) for v in values], n)
+    return family
+
+
+def gauge(name: str, help: str, labels: tuple[str, ...], samples: Iterator[tuple[tuple[Any, ...], float]]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, help, labels=labels)
+    for values, n in samples:
+        family.add_metric([str(v) for v in values], n)
+    return family
 
 
 class WorkerMetrics:
@@ -161,7 +81,12 @@ class WorkerMetrics:
         self.usage = usage
         self.registry = registry
         self.emails = emails
-        self.latency = Histogram(latency_buckets)
+        self.prometheus = CollectorRegistry(auto_describe=False)
+        self.latency = Histogram("alertflow_alert_to_record_seconds",
+                                 "Seconds from an alert's Kafka timestamp to the production of a filter record it caused.",
+                                 buckets=latency_buckets, registry=self.prometheus)
+        self.prometheus.register(WorkerCollector(self))
+        self.lag: Mapping[TopicPartition, int] = {}  # as of the scrape being rendered
         self._own = usage.own  # the UsageBook's dict for the current day, watched by sync()
         self._carried: dict[str, Usage] = {}  # per filter: the days before it, summed
 
@@ -196,44 +121,48 @@ class WorkerMetrics:
 
     def render(self, lag: Mapping[TopicPartition, int] | None = None) -> str:
         """The exposition text; `lag` is {(topic, partition): lag} as `consumer_lag` gives."""
-        out = Exposition()
-        stats = self.stats
-        failures = dict(stats.dead_lettered)
-        out.metric("alertflow_alerts_consumed_total", "counter",
-                   "Alerts read from the alert topic and decoded; messages that failed are in alertflow_decode_failures_total.",
-                   stats.alerts)
-        out.metric("alertflow_decode_failures_total", "counter",
-                   "Alert-topic messages that could not be decoded or featurised, by reason.",
-                   [({"reason": reason}, n) for reason, n in sorted(failures.items())])
-        out.metric("alertflow_dead_lettered_total", "counter", "Messages put on the dead-letter topic.", sum(failures.values()))
+        self.lag = lag or {}
+        return generate_latest(self.prometheus).decode()
 
-        records = self.registry.records
-        active = self.registry.active()
-        totals = self.filter_totals()
-        ids = sorted(set(totals) | set(active))
-        out.metric("alertflow_active_filters", "gauge", "Active filters this worker runs.", len(active))
-        out.metric("alertflow_filter_info", "gauge", "Every filter this worker knows, with its name, user, mode, topic and state.",
-                   [({"filter_id": r.id, "name": r.name, "user": r.user, "mode": r.mode, "topic": r.topic if r.streams_to_kafka else "",
-                      "active": "true" if r.active else "false"}, 1) for r in sorted(records.values(), key=lambda r: r.id)])
-        per = {fid: totals.get(fid) or Usage() for fid in ids}
-        out.metric("alertflow_filter_matches_total", "counter", "Alerts that matched a filter (Kafka and e-mail filters).",
-                   [({"filter_id": fid}, u.matches) for fid, u in per.items()])
-        out.metric("alertflow_filter_records_total", "counter", "Records produced to a filter's topic.",
-                   [({"filter_id": fid}, u.records) for fid, u in per.items()])
-        out.metric("alertflow_filter_bytes_total", "counter", "Bytes of the records produced to a filter's topic, as the producer counts them.",
-                   [({"filter_id": fid}, u.bytes) for fid, u in per.items()])
-        out.metric("alertflow_filter_rejected_total", "counter",
-                   "Records not produced: over the filter's daily byte quota, or larger than the broker accepts.",
-                   [s for fid, u in per.items() for s in (({"filter_id": fid, "reason": "quota"}, u.rejected_records - u.too_large),
-                                                          ({"filter_id": fid, "reason": "too_large"}, u.too_large))])
 
-        out.metric("alertflow_emails_sent_total", "counter", "E-mail digests the SMTP server accepted.",
-                   self.emails.sent if self.emails else 0)
-        out.metric("alertflow_emails_failed_total", "counter", "E-mail digest sends that failed (each is retried after a back-off).",
-                   self.emails.failures if self.emails else 0)
-        out.histogram("alertflow_alert_to_record_seconds",
-                      "Seconds from an alert's Kafka timestamp to the production of a filter record it caused.", self.latency)
-        out.metric("alertflow_consumer_lag", "gauge",
-                   "Messages between this worker's consumer position and the high watermark, per assigned partition of the alert and e-mail topics.",
-                   [({"topic": topic, "partition": partition}, n) for (topic, partition), n in sorted((lag or {}).items())])
-        return out.text()
+class WorkerCollector(Collector):
+    """Every metric but the latency histogram, built at scrape time from what the worker keeps."""
+
+    def __init__(self, metrics: WorkerMetrics):
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.metrics
+        failures = dict(m.stats.dead_lettered)
+        yield counter("alertflow_alerts_consumed_total",
+                      "Alerts read from the alert topic and decoded; messages that failed are in alertflow_decode_failures_total.",
+                      value=m.stats.alerts)
+        yield counter("alertflow_decode_failures_total", "Alert-topic messages that could not be decoded or featurised, by reason.",
+                      ("reason",), (((reason,), n) for reason, n in sorted(failures.items())))
+        yield counter("alertflow_dead_lettered_total", "Messages put on the dead-letter topic.", value=sum(failures.values()))
+
+        active = m.registry.active()
+        totals = m.filter_totals()
+        per = {fid: totals.get(fid) or Usage() for fid in sorted(set(totals) | set(active))}
+        yield GaugeMetricFamily("alertflow_active_filters", "Active filters this worker runs.", value=len(active))
+        yield gauge("alertflow_filter_info", "Every filter this worker knows, with its name, user, mode, topic and state.",
+                    ("filter_id", "name", "user", "mode", "topic", "active"),
+                    (((r.id, r.name, r.user, r.mode, r.topic if r.streams_to_kafka else "", "true" if r.active else "false"), 1)
+                     for r in sorted(m.registry.records.values(), key=lambda r: r.id)))
+        yield counter("alertflow_filter_matches_total", "Alerts that matched a filter (Kafka and e-mail filters).",
+                      ("filter_id",), (((fid,), u.matches) for fid, u in per.items()))
+        yield counter("alertflow_filter_records_total", "Records produced to a filter's topic.",
+                      ("filter_id",), (((fid,), u.records) for fid, u in per.items()))
+        yield counter("alertflow_filter_bytes_total", "Bytes of the records produced to a filter's topic, as the producer counts them.",
+                      ("filter_id",), (((fid,), u.bytes) for fid, u in per.items()))
+        yield counter("alertflow_filter_rejected_total",
+                      "Records not produced: over the filter's daily byte quota, or larger than the broker accepts.",
+                      ("filter_id", "reason"), (s for fid, u in per.items() for s in (((fid, "quota"), u.rejected_records - u.too_large),
+                                                                                      ((fid, "too_large"), u.too_large))))
+
+        yield counter("alertflow_emails_sent_total", "E-mail digests the SMTP server accepted.", value=m.emails.sent if m.emails else 0)
+        yield counter("alertflow_emails_failed_total", "E-mail digest sends that failed (each is retried after a back-off).",
+                      value=m.emails.failures if m.emails else 0)
+        yield gauge("alertflow_consumer_lag",
+                    "Messages between this worker's consumer position and the high watermark, per assigned partition of the alert and e-mail topics.",
+                    ("topic", "partition"), (((topic, partition), n) for (topic, partition), n in sorted(m.lag.items())))

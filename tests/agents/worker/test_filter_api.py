@@ -13,7 +13,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
@@ -27,10 +28,10 @@ from agents.dev.broker import EmbeddedBroker
 from agents.dev.worker_process import WorkerProcess
 from agents.kafka.admin import ensure_topics, topic_names
 from agents.kafka.topology import core_topics
-from agents.store.filters import records_for
 from pipeline.decode.schema_lookup import SchemaResolver
 from pipeline.features.ingest import Ingested, ingest
 from pipeline.settings import Settings
+from pipeline.streams.dry_run import records_for
 from pipeline.streams.filter_record import FilterRecord
 from pipeline.streams.usage import Usage
 from pipeline.synthetic.alerts import synthetic_messages
@@ -77,14 +78,19 @@ class Api:
         return f"http://{self.settings.web_host}:{self.settings.web_port}"
 
     def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        status, _, answer = self.answer(method, path, body, raw)
+        return status, answer
+
+    def answer(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Mapping[str, str], Any]:
+        """Status, headers and JSON body."""
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         request = urllib.request.Request(self.base + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.load(response)
+                return response.status, response.headers, json.load(response)
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+            return error.code, error.headers, json.loads(error.read())
 
     def listed(self) -> dict[str, dict[str, Any]]:
         status, body = self.call("GET", "/filters")
@@ -356,3 +362,23 @@ def test_usage_today_is_visible_per_filter(api: Api) -> None:
     records = read_topic(api.settings.bootstrap, capped["topic"], f"usage-{uuid.uuid4().hex[:6]}",
                          expected=cap["records"] + capped["seeded_records"], quiet=1.0)
     assert len(records) == cap["records"] + capped["seeded_records"]
+
+
+def test_dry_runs_past_the_pool_and_its_queue_get_429_with_retry_after(api: Api) -> None:
+    if len(api.replayed) < 200:
+        api.replay(200, seed=43)
+    places = api.settings.dry_run_concurrency + api.settings.dry_run_queue
+    with ThreadPoolExecutor(places + 6) as threads:
+        answers = list(threads.map(lambda _: api.answer("POST", "/filters-dry-run", {"sql": SQL, "limit": 1}), range(places + 6)))
+    refused = [(headers, body) for status, headers, body in answers if status == 429]
+    done = [body for status, _, body in answers if status == 200]
+    assert len(refused) + len(done) == len(answers), [a[0] for a in answers]
+    assert len(done) >= places and refused, f"{len(done)} answered, {len(refused)} refused"
+    for headers, body in refused:
+        wait = int(headers["Retry-After"])
+        assert wait >= 1 and body == {"error": f"too many dry runs and back-fills at once; try again in {wait} s", "retry_after": wait}
+    assert len({(b["alerts"], b["matched"]) for b in done}) == 1, "every admitted run saw the same alerts"
+    status, body = api.call("POST", "/filters-dry-run", {"sql": SQL, "limit": 1})
+    assert status == 200 and body["matched"] == done[0]["matched"], "places are given back"
+    status, body = api.call("POST", "/filters-dry-run", {"sql": SQL, "limit": 101})
+    assert status == 400 and body["error"] == "limit: at most 100 records are shown, not 101"

@@ -18,7 +18,7 @@ from agents.cli.replay import produce
 from agents.dev.broker import free_port
 from agents.kafka.admin import ensure_topics, read_records
 from agents.kafka.topology import core_topics
-from pipeline.observe.metrics import LATENCY_BUCKETS, Histogram, WorkerMetrics, consumer_lag, escape_label
+from pipeline.observe.metrics import LATENCY_BUCKETS, WorkerMetrics, consumer_lag
 from pipeline.observe.stats import WorkerStats
 from pipeline.streams.filter_record import create
 from pipeline.streams.filter_registry import FilterRegistry
@@ -175,12 +175,15 @@ def test_every_line_is_valid_exposition_and_counts_come_from_worker_state() -> N
 
 
 def test_histogram_bucket_edges() -> None:
-    h = Histogram((1.0, 2.0))
+    def empty(buckets: tuple[float, ...]) -> WorkerMetrics:
+        return WorkerMetrics(WorkerStats(), UsageBook("w", time.time), FilterRegistry(), latency_buckets=buckets)
+
+    metrics = empty((1.0, 2.0))
     for v in (0.0, 1.0, 1.0000001, 2.0, 2.5):
-        h.observe(v)
-    assert h.cumulative() == [(1.0, 2), (2.0, 4), (math.inf, 5)]
+        metrics.observe_latency(v)
+    assert check_histogram(parse(metrics.render())["alertflow_alert_to_record_seconds"])[0] == [(1.0, 2), (2.0, 4), (math.inf, 5)]
     with pytest.raises(ValueError):
-        Histogram((2.0, 1.0))
+        empty((2.0, 1.0))
 
 
 def test_per_filter_counters_survive_the_usage_day_rolling_over() -> None:
@@ -212,7 +215,9 @@ def test_consumer_lag_is_highwater_minus_position_never_negative() -> None:
 
 
 def test_label_escaping() -> None:
-    assert escape_label('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
+    odd = create("lasair_", "7", 'a"b\\c\nd', "SELECT diaObjectId FROM objects", "plain")
+    text = WorkerMetrics(WorkerStats(), UsageBook("w", time.time), a_registry(odd)).render()
+    assert 'name="a\\"b\\\\c\\nd"' in text
 
 
 def test_no_worker_state_still_renders_every_family() -> None:
