@@ -46,6 +46,7 @@ from typing import Any
 
 from pipeline.decode.alert import Alert
 from .columns import COLUMN_NAMES, COLUMNS, INTEGER_COLUMNS
+from .dust import dust_map
 from .htm import htm_id
 from .sky import galactic_latitude
 
@@ -54,7 +55,6 @@ BANDS = "ugrizy"
 NULL_COLUMNS: dict[str, str] = {
     "tns_name": "needs the Transient Name Server cross-match, an outside service",
     "timestamp": "set by the database when the row is written, not by the alert",
-    "ebv": "needs the Schlegel, Finkbeiner & Davis (1998) dust map",
     "absMag": "needs a host-galaxy distance from the Sherlock context classifier",
     "absMagMJD": "needs a host-galaxy distance from the Sherlock context classifier",
     "BBBRiseRate": "Bazin/exponential blackbody light-curve fit: a least-squares fit too slow per alert",
@@ -71,19 +71,23 @@ JUMP_BASELINE_DAYS = 70.0  # the baseline spans ages JUMP_RECENT_DAYS..JUMP_BASE
 JUMP_MIN_BASELINE = 5
 PAIR_MAX_GAP_DAYS = 40.0 / (24 * 60)
 
-# Approximate effective wavelengths of the Rubin filters, microns.
-WAVELENGTH_UM = {"u": 0.367, "g": 0.483, "r": 0.622, "i": 0.755, "z": 0.869, "y": 0.971}
-HC_OVER_K_UM_KK = 14.387769  # h c / k in micron kilokelvin
+# Lasair's band wavelengths (pair.py), microns, and its h c / k in micron kilokelvin.
+WAVELENGTH_UM = {"u": 0.38, "g": 0.50, "r": 0.62, "i": 0.74, "z": 0.88, "y": 1.00}
+HC_OVER_K_UM_KK = 14.387
+# A_band / E(B-V) for R_V = 3.1: Schlafly & Finkbeiner (2011, ApJ 737, 103) Table 6, as Lasair uses.
+EXTINCTION_PER_EBV = {"u": 4.145, "g": 3.237, "r": 2.273, "i": 1.684, "z": 1.323, "y": 1.088}
 TEMPERATURE_RANGE_KK = (0.5, 1000.0)
 
 # lsst-origin column -> diaObject field.
 _FROM_DIA_OBJECT = {c.name: ("dec" if c.name == "decl" else c.name) for c in COLUMNS if c.origin == "lsst"}
 
-Point = tuple[float, float, str | None]  # (midpointMjdTai, psfFlux, band), both finite
+Point = tuple[float, float | None, str | None]  # (midpointMjdTai, psfFlux or None if NaN, band)
 
 
-def objects_row(alert: Alert) -> dict[str, Any]:
-    """The `objects` row for `alert`: keys are COLUMN_NAMES in order, NULL as None."""
+def objects_row(alert: Alert) -> dict[str, Any] | None:
+    """The `objects` row for `alert` (keys are COLUMN_NAMES in order, NULL as None), or None without a diaObject."""
+    if alert.diaObject is None:
+        return None  # a solar-system source: Lasair writes no `objects` row, so no filter can match it
     row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
     _copy_dia_object(row, alert.diaObject)
     _fill_from_sources(row, alert)
@@ -94,11 +98,12 @@ def objects_row(alert: Alert) -> dict[str, Any]:
     _add_positive_counts(row, points)
     _add_reliability(row, reliabilities)
     row["jump1"], row["jump2"] = _jumps(points)
-    _add_pairs(row, points)
 
     if row["ra"] is not None and row["decl"] is not None:
         row["glat"] = galactic_latitude(row["ra"], row["decl"])
         row["htm16"] = htm_id(row["ra"], row["decl"], 16)
+        row["ebv"] = dust_map().ebv_one(row["ra"], row["decl"])
+    _add_pairs(row, points, row["ebv"] or 0.0)
     return row
 
 
@@ -125,8 +130,6 @@ def _fill_from_sources(row: dict[str, Any], alert: Alert) -> None:
     sources = alert.diaSourcesList
     if row["diaObjectId"] is None and alert.diaObjectId is not None:
         row["diaObjectId"] = int(alert.diaObjectId)
-    if row["nDiaSources"] is None and alert.diaObject is None:
-        row["nDiaSources"] = len(sources)
     if row["ra"] is None or row["decl"] is None:
         for src in reversed(sources):
             ra, dec = _finite(src.get("ra")), _finite(src.get("dec"))
@@ -143,24 +146,26 @@ def _fill_from_sources(row: dict[str, Any], alert: Alert) -> None:
 
 
 def _scan(sources: list[dict[str, Any]]) -> tuple[list[Point], dict[str, int], list[float]]:
-    """One pass: usable flux points (time order), per-band source counts, reliabilities.
+    """One pass, as Lasair's util.getFluxTimeBand: a source with a null psfFlux is dropped from
+    everything; one with a NaN psfFlux is kept (counted, and the latest of its band) with flux None.
 
-    A source counts in its band whatever its flux; it is a point only with finite time and flux.
+    Returns the points (time order), per-band source counts and the known reliabilities.
     """
     counts = dict.fromkeys(BANDS, 0)
     points: list[Point] = []
     reliabilities: list[float] = []
     for src in sources:
+        if src.get("psfFlux") is None:
+            continue
         band = src.get("band")
         if band in counts:
             counts[band] += 1
         reliability = _finite(src.get("reliability"))
         if reliability is not None:
             reliabilities.append(reliability)
-        flux = _finite(src.get("psfFlux"))
         mjd = _finite(src.get("midpointMjdTai"))
-        if flux is not None and mjd is not None:
-            points.append((mjd, flux, band))
+        if mjd is not None:
+            points.append((mjd, _finite(src["psfFlux"]), band))
     return points, {f"n{b}Sources": n for b, n in counts.items()}, reliabilities
 
 
@@ -168,16 +173,16 @@ def _add_latest_fluxes(row: dict[str, Any], points: list[Point]) -> None:
     if not points:
         return
     row["latest_psfFlux"] = points[-1][1]
-    for mjd, flux, band in points:  # time order, so the latest of each band wins
+    for mjd, flux, band in points:  # time order, so the latest of each band wins, NaN (None) or not
         if band in WAVELENGTH_UM:
             row[f"{band}_psfFlux"] = flux
             row[f"{band}_latestMJD"] = mjd
 
 
 def _add_positive_counts(row: dict[str, Any], points: list[Point]) -> None:
-    nights = {math.floor(mjd - 0.5) for mjd, flux, _ in points if flux > 0.0}
-    row["nPosDiaSources"] = sum(1 for _, flux, _ in points if flux > 0.0)
-    row["nPosDiaSourcesNights"] = len(nights)
+    positive = [mjd for mjd, flux, _ in points if flux is not None and flux > 0.0]
+    row["nPosDiaSources"] = len(positive)
+    row["nPosDiaSourcesNights"] = len({math.floor(mjd - 0.5) for mjd in positive})
 
 
 def _add_reliability(row: dict[str, Any], reliabilities: list[float]) -> None:
@@ -187,10 +192,10 @@ def _add_reliability(row: dict[str, Any], reliabilities: list[float]) -> None:
         row["latestR"] = reliabilities[-1]
 
 
-def _jumps(points: list[Point]) -> tuple[float | None, float | None]:
-    """(jump1, jump2): the two largest per-band jumps, in different bands."""
+def _jumps(points: list[Point]) -> tuple[float, float]:
+    """(jump1, jump2): the two largest per-band jumps, in different bands; 0.0 where there is none."""
     if not points:
-        return None, None
+        return 0.0, 0.0
     now = points[-1][0]
     recent: dict[str, list[float]] = {}
     baseline: dict[str, list[float]] = {}
@@ -198,13 +203,13 @@ def _jumps(points: list[Point]) -> tuple[float | None, float | None]:
         age = now - mjd
         if age >= JUMP_BASELINE_DAYS:
             break
-        if band is None:
+        if band is None or flux is None:
             continue
-        if age < JUMP_RECENT_DAYS:
+        if 0.0 < age < JUMP_RECENT_DAYS:
             recent.setdefault(band, []).append(flux)
         elif age > JUMP_RECENT_DAYS:
             baseline.setdefault(band, []).append(flux)
-    jumps = []
+    jumps = [0.0, 0.0]
     for band, fluxes in recent.items():
         base = baseline.get(band, ())
         if len(base) < JUMP_MIN_BASELINE:
@@ -214,44 +219,41 @@ def _jumps(points: list[Point]) -> tuple[float | None, float | None]:
         if sd > 0.0:
             jumps.append(max(abs(f - mean) for f in fluxes) / sd)
     jumps.sort(reverse=True)
-    return (jumps[0] if jumps else None), (jumps[1] if len(jumps) > 1 else None)
+    return jumps[0], jumps[1]
 
 
-def _add_pairs(row: dict[str, Any], points: list[Point]) -> None:
-    for prefix, (mjd, colour, bands, temp) in zip(("latest", "penultimate"), _pairs(points)):
-        row[f"{prefix}PairMJD"] = mjd
-        row[f"{prefix}PairColourMag"] = colour
-        row[f"{prefix}PairColourBands"] = bands
-        row[f"{prefix}PairColourTemp"] = temp
+def _add_pairs(row: dict[str, Any], points: list[Point], ebv: float) -> None:
+    for prefix, pair in zip(("latest", "penultimate"), _pairs(points)):
+        if pair is None:
+            continue  # Lasair's slot is taken by a pair without a colour: its columns stay NULL
+        row[f"{prefix}PairMJD"], row[f"{prefix}PairColourMag"], row[f"{prefix}PairColourBands"], row[
+            f"{prefix}PairColourTemp"] = pair[0], *_colour(*pair[1:], ebv)
 
 
-def _pairs(points: list[Point]) -> list[tuple[float, float, str, float | None]]:
-    """Up to two most recent disjoint pairs, latest first: (mjd, colour, bands, temperature)."""
-    found = []
-    i = len(points) - 1
-    while i > 0 and len(found) < 2:
+def _pairs(points: list[Point]) -> list[tuple[float, float, str, float, str] | None]:
+    """Lasair's two most recent pairs, latest first: (later mjd, f1, b1, f2, b2), or None where there is no colour.
+
+    A pair is two time-consecutive sources in different bands less than 40 minutes apart; the
+    second pair may share a source with the first. A pair with a flux that is NaN or not positive,
+    or an unknown band, has no colour but still takes its slot, as in Lasair.
+    """
+    found: list[tuple[float, float, str, float, str] | None] = []
+    for i in range(len(points) - 1, 0, -1):
         t2, f2, b2 = points[i]
         t1, f1, b1 = points[i - 1]
-        if (
-            t2 - t1 < PAIR_MAX_GAP_DAYS
-            and b1 != b2
-            and b1 in WAVELENGTH_UM
-            and b2 in WAVELENGTH_UM
-            and f1 > 0.0
-            and f2 > 0.0
-        ):
-            found.append((t2, *_colour(f1, b1, f2, b2)))
-            i -= 2
-        else:
-            i -= 1
+        if t2 - t1 < PAIR_MAX_GAP_DAYS and b1 != b2:
+            usable = f1 is not None and f2 is not None and f1 > 0.0 and f2 > 0.0 and b1 in WAVELENGTH_UM and b2 in WAVELENGTH_UM
+            found.append((t2, f1, b1, f2, b2) if usable else None)
+            if len(found) == 2:
+                break
     return found
 
 
-def _colour(f1: float, b1: str, f2: float, b2: str) -> tuple[float, str, float | None]:
-    """(blue - red magnitude, "blue-red", blackbody temperature in kK) for two positive fluxes."""
+def _colour(f1: float, b1: str, f2: float, b2: str, ebv: float) -> tuple[float, str, float | None]:
+    """(blue - red magnitude, "blue-red", blackbody temperature in kK), both from extinction-corrected fluxes."""
     if WAVELENGTH_UM[b1] > WAVELENGTH_UM[b2]:
         f1, b1, f2, b2 = f2, b2, f1, b1
-    ratio = f1 / f2
+    ratio = f1 / f2 * 10.0 ** (0.4 * ebv * (EXTINCTION_PER_EBV[b1] - EXTINCTION_PER_EBV[b2]))
     return -2.5 * math.log10(ratio), f"{b1}-{b2}", blackbody_temperature(ratio, b1, b2)
 
 
