@@ -15,8 +15,11 @@ from .objects import objects_row
 
 @dataclass(slots=True)
 class Ingested:
+    """A decoded alert and its `objects` row; row None for an alert without a diaObject (a
+    solar-system source), which Lasair gives no row, so it matches no filter (the fan-out skips it)."""
+
     alert: Alert
-    row: dict[str, Any]
+    row: dict[str, Any] | None
 
 
 def with_features(alert: Alert) -> Ingested:

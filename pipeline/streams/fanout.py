@@ -44,8 +44,9 @@ def find_matches(registry: FilterRegistry, items: Sequence[Ingested], now_mjd: f
     active = registry.active()
     if not active:
         return []
-    masks = registry.filter_set().evaluate([item.row for item in items], now_mjd)
-    return [Match(active[fid], rows.tolist()) for fid, mask in masks.items() if len(rows := np.flatnonzero(mask))]
+    present = [i for i, item in enumerate(items) if item.row is not None]  # no row (no diaObject): matches nothing
+    masks = registry.filter_set().evaluate([items[i].row for i in present], now_mjd)
+    return [Match(active[fid], [present[j] for j in rows.tolist()]) for fid, mask in masks.items() if len(rows := np.flatnonzero(mask))]
 
 
 def stream_records(matches: Sequence[Match], items: Sequence[Ingested], utc: str, now_mjd: float | None = None) -> Iterator[StreamRecord]:
