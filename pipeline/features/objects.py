@@ -4,39 +4,35 @@
 (~10 M a night), so it is plain Python over the alert's lists: one pass to pick the usable
 measurements out of the diaSources, then short passes over those.
 
-Conventions (for the README too):
+Definitions are Lasair's (lsst-uk/lasair-lsst pipeline/filter/alert/features/); docs/fidelity.md
+lists every column as "as Lasair" or the difference and why. In short:
 
-* Missing: null and NaN/inf are the same thing, SQL NULL. NaN inputs are ignored; no NaN
-  or inf is ever output.
-* lsst columns are copied from the diaObject (`decl` <- `dec`). Whatever the diaObject lacks
-  (no diaObject at all, or a null/NaN value) is taken from the diaSources when they can
-  supply it: `diaObjectId` of the sources, `ra`/`decl` of the latest source with a
-  position, first/last `midpointMjdTai`, and `nDiaSources` = number of diaSources in the
-  alert. These cover only the history the alert carries (Rubin sends about a year of
-  prvDiaSources). The per-band `psfFluxMean(Err)` stay NULL without a diaObject.
-* Counts: n<band>Sources counts every diaSource of that band, whatever its flux;
-  nPosDiaSources those with psfFlux > 0. latest_psfFlux and <band>_psfFlux/_latestMJD are
-  the most recent finite psfFlux (overall / in the band). medianR, latestR and
-  nSourcesGood (reliability > 0.5) use the diaSources whose reliability is known; latestR
-  is the most recent known one.
-* Night: Rubin's observing night (`dayObs`), which rolls over at 12:00 UTC, i.e.
-  night = floor(midpointMjdTai - 0.5). At Cerro Pachón (UTC-4/-3) that is 08:00-09:00
-  local time, at or after sunrise, so one night's visits never straddle it (whereas the
-  MJD's own 00:00 UTC rollover falls in the middle of the Chilean night).
-* jump1/jump2 follow Lasair (pipeline/filter/features/jump.py): diaSources only, per band;
-  the baseline is those of age 10 < T - t < 70 days (T = time of the latest diaSource with
-  a finite flux) and needs at least 5 of them; a band's jump is max |f - mean| / sd
-  (sample sd) over its diaSources of age < 10 days. jump1 is the largest band jump, jump2
-  the largest in another band. Unlike Lasair, the latest diaSource itself (age 0) counts
-  as recent, and a value that cannot be computed is NULL rather than 0.
-* Pairs follow Lasair (pipeline/filter/features/pair.py): two time-consecutive diaSources
-  with finite flux, in different bands, less than 40 minutes apart. Here both fluxes must
-  also be positive (else there is no colour), and the penultimate pair may not share a
-  diaSource with the latest. The pair's MJD is that of its later source; the colour is
-  bluer-band minus redder-band magnitude, -2.5 log10(f_blue / f_red), named e.g. "g-r";
-  the temperature (kK) is that of the blackbody with the same f_nu ratio at the bands'
-  effective wavelengths, NULL outside 0.5-1000 kK. No extinction correction is applied,
-  since `ebv` is not available here (Lasair's value is E(B-V)-corrected).
+* No diaObject (a solar-system source): no row at all (None), so no filter can match it.
+* Missing: null and NaN/inf are SQL NULL; no NaN or inf is ever output.
+* lsst columns are copied from the diaObject (`decl` <- `dec`); a null/NaN value there is taken
+  from the diaSources when they can supply it (`diaObjectId`, `ra`/`decl` of the latest source
+  with a position, first/last `midpointMjdTai`).
+* Sources, as Lasair's util.getFluxTimeBand: a diaSource with a null psfFlux is dropped from
+  every feature (counts, reliability, fluxes, jumps, pairs); one with a NaN psfFlux is kept: it
+  counts, and if it is the latest of its band, <band>_psfFlux is NULL with its MJD.
+  n<band>Sources counts the kept sources; nPosDiaSources those with psfFlux > 0;
+  nPosDiaSourcesNights their observing nights, floor(mjd - 0.5) (Rubin's dayObs, 12:00 UTC
+  rollover; Lasair's int(mjd + 0.5) groups the same). medianR, latestR and nSourcesGood
+  (reliability > 0.5) use the kept sources whose reliability is known.
+* jump1/jump2 (jump.py): per band, baseline = sources of age 10 < T - t < 70 days (T = the latest
+  kept source), at least 5; recent = 0 < age < 10 days, so not the triggering detection; a band's
+  jump is max |f - mean| / sd (sample sd). jump1 is the largest band jump, jump2 the next; 0.0
+  where there is none (as Lasair), including a flat baseline (sd 0, where Lasair divides by zero).
+* Pairs (pair.py): scanning back from the latest kept source, each two consecutive sources in
+  different bands less than 40 minutes apart form a pair; the first is the latest pair, the next
+  the penultimate (they may share a source). A pair whose flux is NaN or not positive takes its
+  slot with NULL columns. Fluxes are corrected for extinction, f 10^(0.4 E(B-V) A_b/E(B-V)) with
+  Schlafly & Finkbeiner (2011) coefficients; colour = bluer - redder magnitude; the temperature
+  (kK) is the blackbody's with that f_nu ratio at Lasair's wavelengths (0.38-1.00 um, hc/k =
+  14.387), NULL outside 0.5-1000 kK. Unlike Lasair, a pair whose later detection is the bluer band,
+  or whose temperature Lasair's Newton iteration loses (negative step, no convergence), is
+  computed: Lasair's bugs, not its definitions.
+* ebv: the SFD map at (ra, decl), see dust.py; glat uses Lasair's pole (Dec 27.1283).
 """
 from __future__ import annotations
 
