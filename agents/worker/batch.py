@@ -101,7 +101,7 @@ class BatchProcessor:
         sent_at = [event.message.timestamp for event, item in good for _ in range(produced[id(item.alert)])]
         self.stats.processed(len(items), len(records), started)
         if items:
-            self.stats.last_object = {k: items[-1].row.get(k) for k in OBJECT_PREVIEW}
+            self.stats.last_object = {k: (items[-1].row or {}).get(k) for k in OBJECT_PREVIEW}
         held = size + sum(len(event.message.value or b"") for event in events)
         return asyncio.ensure_future(self.release_when_delivered(events, dead + records, sent_at)), held
 

@@ -38,6 +38,10 @@ class BatchContext:
         """No context at all (a dry run): filters that join a table match nothing."""
         return cls(size)
 
+    def take(self, alerts: Sequence[int]) -> BatchContext:
+        """The context of some of the batch's alerts, in the order given."""
+        return BatchContext(len(alerts), {name: [per_alert[i] for i in alerts] for name, per_alert in self._tables.items()})
+
     @property
     def present(self) -> frozenset[str]:
         """The tables this batch has rows (possibly none) for: the sources that were there."""

@@ -41,16 +41,25 @@ class ContextStage:
         return frozenset(t for source in self.sources for t in source.tables)
 
     def lookup(self, items: Sequence[Ingested]) -> BatchContext:
+        """The batch's context; an alert without an objects row (no diaObject) gets no rows."""
+        present = [i for i, item in enumerate(items) if item.row is not None]
+        asked = [items[i] for i in present]
         tables: dict[str, Rows] = {}
         for source in self.sources:
             started = time.perf_counter()
-            for name, per_alert in source.lookup(items).items():
+            for name, per_alert in source.lookup(asked).items():
                 if name in tables:
                     tables[name] = [a + list(b) for a, b in zip(tables[name], per_alert)]
                 else:
                     tables[name] = [list(rows) for rows in per_alert]
             self.seconds[source.name] = self.seconds.get(source.name, 0.0) + time.perf_counter() - started
         self.alerts += len(items)
+        if len(present) < len(items):
+            for name, per_alert in tables.items():
+                full: Rows = [[] for _ in items]
+                for i, rows in zip(present, per_alert):
+                    full[i] = rows
+                tables[name] = full
         return BatchContext(len(items), tables)
 
     def cost_per_alert(self) -> dict[str, float]:

@@ -16,13 +16,17 @@ from .objects_ext import objects_ext_values
 
 @dataclass(slots=True)
 class Ingested:
+    """A decoded alert and its `objects` row; row None for an alert without a diaObject (a
+    solar-system source), which Lasair gives no row, so it matches no filter (the fan-out skips it)."""
+
     alert: Alert
-    row: dict[str, Any]
+    row: dict[str, Any] | None
 
 
 def with_features(alert: Alert) -> Ingested:
     try:
-        return Ingested(alert, objects_row(alert) | objects_ext_values(alert.diaObject))
+        row = objects_row(alert)  # None for an alert without a diaObject: Lasair has no objects row for it
+        return Ingested(alert, None if row is None else row | objects_ext_values(alert.diaObject))
     except Exception as exc:  # noqa: BLE001 - any feature bug becomes a dead letter, not a crash
         raise DecodeError("features-error", f"features failed for diaSourceId {alert.diaSourceId}: {type(exc).__name__}: {exc}") from exc
 

@@ -4,39 +4,35 @@
 (~10 M a night), so it is plain Python over the alert's lists: one pass to pick the usable
 measurements out of the diaSources, then short passes over those.
 
-Conventions (for the README too):
+Definitions are Lasair's (lsst-uk/lasair-lsst pipeline/filter/alert/features/); docs/fidelity.md
+lists every column as "as Lasair" or the difference and why. In short:
 
-* Missing: null and NaN/inf are the same thing, SQL NULL. NaN inputs are ignored; no NaN
-  or inf is ever output.
-* lsst columns are copied from the diaObject (`decl` <- `dec`). Whatever the diaObject lacks
-  (no diaObject at all, or a null/NaN value) is taken from the diaSources when they can
-  supply it: `diaObjectId` of the sources, `ra`/`decl` of the latest source with a
-  position, first/last `midpointMjdTai`, and `nDiaSources` = number of diaSources in the
-  alert. These cover only the history the alert carries (Rubin sends about a year of
-  prvDiaSources). The per-band `psfFluxMean(Err)` stay NULL without a diaObject.
-* Counts: n<band>Sources counts every diaSource of that band, whatever its flux;
-  nPosDiaSources those with psfFlux > 0. latest_psfFlux and <band>_psfFlux/_latestMJD are
-  the most recent finite psfFlux (overall / in the band). medianR, latestR and
-  nSourcesGood (reliability > 0.5) use the diaSources whose reliability is known; latestR
-  is the most recent known one.
-* Night: Rubin's observing night (`dayObs`), which rolls over at 12:00 UTC, i.e.
-  night = floor(midpointMjdTai - 0.5). At Cerro Pachón (UTC-4/-3) that is 08:00-09:00
-  local time, at or after sunrise, so one night's visits never straddle it (whereas the
-  MJD's own 00:00 UTC rollover falls in the middle of the Chilean night).
-* jump1/jump2 follow Lasair (pipeline/filter/features/jump.py): diaSources only, per band;
-  the baseline is those of age 10 < T - t < 70 days (T = time of the latest diaSource with
-  a finite flux) and needs at least 5 of them; a band's jump is max |f - mean| / sd
-  (sample sd) over its diaSources of age < 10 days. jump1 is the largest band jump, jump2
-  the largest in another band. Unlike Lasair, the latest diaSource itself (age 0) counts
-  as recent, and a value that cannot be computed is NULL rather than 0.
-* Pairs follow Lasair (pipeline/filter/features/pair.py): two time-consecutive diaSources
-  with finite flux, in different bands, less than 40 minutes apart. Here both fluxes must
-  also be positive (else there is no colour), and the penultimate pair may not share a
-  diaSource with the latest. The pair's MJD is that of its later source; the colour is
-  bluer-band minus redder-band magnitude, -2.5 log10(f_blue / f_red), named e.g. "g-r";
-  the temperature (kK) is that of the blackbody with the same f_nu ratio at the bands'
-  effective wavelengths, NULL outside 0.5-1000 kK. No extinction correction is applied,
-  since `ebv` is not available here (Lasair's value is E(B-V)-corrected).
+* No diaObject (a solar-system source): no row at all (None), so no filter can match it.
+* Missing: null and NaN/inf are SQL NULL; no NaN or inf is ever output.
+* lsst columns are copied from the diaObject (`decl` <- `dec`); a null/NaN value there is taken
+  from the diaSources when they can supply it (`diaObjectId`, `ra`/`decl` of the latest source
+  with a position, first/last `midpointMjdTai`).
+* Sources, as Lasair's util.getFluxTimeBand: a diaSource with a null psfFlux is dropped from
+  every feature (counts, reliability, fluxes, jumps, pairs); one with a NaN psfFlux is kept: it
+  counts, and if it is the latest of its band, <band>_psfFlux is NULL with its MJD.
+  n<band>Sources counts the kept sources; nPosDiaSources those with psfFlux > 0;
+  nPosDiaSourcesNights their observing nights, floor(mjd - 0.5) (Rubin's dayObs, 12:00 UTC
+  rollover; Lasair's int(mjd + 0.5) groups the same). medianR, latestR and nSourcesGood
+  (reliability > 0.5) use the kept sources whose reliability is known.
+* jump1/jump2 (jump.py): per band, baseline = sources of age 10 < T - t < 70 days (T = the latest
+  kept source), at least 5; recent = 0 < age < 10 days, so not the triggering detection; a band's
+  jump is max |f - mean| / sd (sample sd). jump1 is the largest band jump, jump2 the next; 0.0
+  where there is none (as Lasair), including a flat baseline (sd 0, where Lasair divides by zero).
+* Pairs (pair.py): scanning back from the latest kept source, each two consecutive sources in
+  different bands less than 40 minutes apart form a pair; the first is the latest pair, the next
+  the penultimate (they may share a source). A pair whose flux is NaN or not positive takes its
+  slot with NULL columns. Fluxes are corrected for extinction, f 10^(0.4 E(B-V) A_b/E(B-V)) with
+  Schlafly & Finkbeiner (2011) coefficients; colour = bluer - redder magnitude; the temperature
+  (kK) is the blackbody's with that f_nu ratio at Lasair's wavelengths (0.38-1.00 um, hc/k =
+  14.387), NULL outside 0.5-1000 kK. Unlike Lasair, a pair whose later detection is the bluer band,
+  or whose temperature Lasair's Newton iteration loses (negative step, no convergence), is
+  computed: Lasair's bugs, not its definitions.
+* ebv: the SFD map at (ra, decl), see dust.py; glat uses Lasair's pole (Dec 27.1283).
 """
 from __future__ import annotations
 
@@ -46,6 +42,7 @@ from typing import Any
 
 from pipeline.decode.alert import Alert
 from .columns import COLUMN_NAMES, COLUMNS, INTEGER_COLUMNS
+from .dust import dust_map
 from .htm import htm_id
 from .sky import galactic_latitude
 
@@ -54,7 +51,6 @@ BANDS = "ugrizy"
 NULL_COLUMNS: dict[str, str] = {
     "tns_name": "needs the Transient Name Server cross-match, an outside service",
     "timestamp": "set by the database when the row is written, not by the alert",
-    "ebv": "needs the Schlegel, Finkbeiner & Davis (1998) dust map",
     "absMag": "needs a host-galaxy distance from the Sherlock context classifier",
     "absMagMJD": "needs a host-galaxy distance from the Sherlock context classifier",
     "BBBRiseRate": "Bazin/exponential blackbody light-curve fit: a least-squares fit too slow per alert",
@@ -71,19 +67,23 @@ JUMP_BASELINE_DAYS = 70.0  # the baseline spans ages JUMP_RECENT_DAYS..JUMP_BASE
 JUMP_MIN_BASELINE = 5
 PAIR_MAX_GAP_DAYS = 40.0 / (24 * 60)
 
-# Approximate effective wavelengths of the Rubin filters, microns.
-WAVELENGTH_UM = {"u": 0.367, "g": 0.483, "r": 0.622, "i": 0.755, "z": 0.869, "y": 0.971}
-HC_OVER_K_UM_KK = 14.387769  # h c / k in micron kilokelvin
+# Lasair's band wavelengths (pair.py), microns, and its h c / k in micron kilokelvin.
+WAVELENGTH_UM = {"u": 0.38, "g": 0.50, "r": 0.62, "i": 0.74, "z": 0.88, "y": 1.00}
+HC_OVER_K_UM_KK = 14.387
+# A_band / E(B-V) for R_V = 3.1: Schlafly & Finkbeiner (2011, ApJ 737, 103) Table 6, as Lasair uses.
+EXTINCTION_PER_EBV = {"u": 4.145, "g": 3.237, "r": 2.273, "i": 1.684, "z": 1.323, "y": 1.088}
 TEMPERATURE_RANGE_KK = (0.5, 1000.0)
 
 # lsst-origin column -> diaObject field.
 _FROM_DIA_OBJECT = {c.name: ("dec" if c.name == "decl" else c.name) for c in COLUMNS if c.origin == "lsst"}
 
-Point = tuple[float, float, str | None]  # (midpointMjdTai, psfFlux, band), both finite
+Point = tuple[float, float | None, str | None]  # (midpointMjdTai, psfFlux or None if NaN, band)
 
 
-def objects_row(alert: Alert) -> dict[str, Any]:
-    """The `objects` row for `alert`: keys are COLUMN_NAMES in order, NULL as None."""
+def objects_row(alert: Alert) -> dict[str, Any] | None:
+    """The `objects` row for `alert` (keys are COLUMN_NAMES in order, NULL as None), or None without a diaObject."""
+    if alert.diaObject is None:
+        return None  # a solar-system source: Lasair writes no `objects` row, so no filter can match it
     row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
     _copy_dia_object(row, alert.diaObject)
     _fill_from_sources(row, alert)
@@ -94,11 +94,12 @@ def objects_row(alert: Alert) -> dict[str, Any]:
     _add_positive_counts(row, points)
     _add_reliability(row, reliabilities)
     row["jump1"], row["jump2"] = _jumps(points)
-    _add_pairs(row, points)
 
     if row["ra"] is not None and row["decl"] is not None:
         row["glat"] = galactic_latitude(row["ra"], row["decl"])
         row["htm16"] = htm_id(row["ra"], row["decl"], 16)
+        row["ebv"] = dust_map().ebv_one(row["ra"], row["decl"])
+    _add_pairs(row, points, row["ebv"] or 0.0)
     return row
 
 
@@ -125,8 +126,6 @@ def _fill_from_sources(row: dict[str, Any], alert: Alert) -> None:
     sources = alert.diaSourcesList
     if row["diaObjectId"] is None and alert.diaObjectId is not None:
         row["diaObjectId"] = int(alert.diaObjectId)
-    if row["nDiaSources"] is None and alert.diaObject is None:
-        row["nDiaSources"] = len(sources)
     if row["ra"] is None or row["decl"] is None:
         for src in reversed(sources):
             ra, dec = _finite(src.get("ra")), _finite(src.get("dec"))
@@ -143,24 +142,26 @@ def _fill_from_sources(row: dict[str, Any], alert: Alert) -> None:
 
 
 def _scan(sources: list[dict[str, Any]]) -> tuple[list[Point], dict[str, int], list[float]]:
-    """One pass: usable flux points (time order), per-band source counts, reliabilities.
+    """One pass, as Lasair's util.getFluxTimeBand: a source with a null psfFlux is dropped from
+    everything; one with a NaN psfFlux is kept (counted, and the latest of its band) with flux None.
 
-    A source counts in its band whatever its flux; it is a point only with finite time and flux.
+    Returns the points (time order), per-band source counts and the known reliabilities.
     """
     counts = dict.fromkeys(BANDS, 0)
     points: list[Point] = []
     reliabilities: list[float] = []
     for src in sources:
+        if src.get("psfFlux") is None:
+            continue
         band = src.get("band")
         if band in counts:
             counts[band] += 1
         reliability = _finite(src.get("reliability"))
         if reliability is not None:
             reliabilities.append(reliability)
-        flux = _finite(src.get("psfFlux"))
         mjd = _finite(src.get("midpointMjdTai"))
-        if flux is not None and mjd is not None:
-            points.append((mjd, flux, band))
+        if mjd is not None:
+            points.append((mjd, _finite(src["psfFlux"]), band))
     return points, {f"n{b}Sources": n for b, n in counts.items()}, reliabilities
 
 
@@ -168,16 +169,16 @@ def _add_latest_fluxes(row: dict[str, Any], points: list[Point]) -> None:
     if not points:
         return
     row["latest_psfFlux"] = points[-1][1]
-    for mjd, flux, band in points:  # time order, so the latest of each band wins
+    for mjd, flux, band in points:  # time order, so the latest of each band wins, NaN (None) or not
         if band in WAVELENGTH_UM:
             row[f"{band}_psfFlux"] = flux
             row[f"{band}_latestMJD"] = mjd
 
 
 def _add_positive_counts(row: dict[str, Any], points: list[Point]) -> None:
-    nights = {math.floor(mjd - 0.5) for mjd, flux, _ in points if flux > 0.0}
-    row["nPosDiaSources"] = sum(1 for _, flux, _ in points if flux > 0.0)
-    row["nPosDiaSourcesNights"] = len(nights)
+    positive = [mjd for mjd, flux, _ in points if flux is not None and flux > 0.0]
+    row["nPosDiaSources"] = len(positive)
+    row["nPosDiaSourcesNights"] = len({math.floor(mjd - 0.5) for mjd in positive})
 
 
 def _add_reliability(row: dict[str, Any], reliabilities: list[float]) -> None:
@@ -187,10 +188,10 @@ def _add_reliability(row: dict[str, Any], reliabilities: list[float]) -> None:
         row["latestR"] = reliabilities[-1]
 
 
-def _jumps(points: list[Point]) -> tuple[float | None, float | None]:
-    """(jump1, jump2): the two largest per-band jumps, in different bands."""
+def _jumps(points: list[Point]) -> tuple[float, float]:
+    """(jump1, jump2): the two largest per-band jumps, in different bands; 0.0 where there is none."""
     if not points:
-        return None, None
+        return 0.0, 0.0
     now = points[-1][0]
     recent: dict[str, list[float]] = {}
     baseline: dict[str, list[float]] = {}
@@ -198,13 +199,13 @@ def _jumps(points: list[Point]) -> tuple[float | None, float | None]:
         age = now - mjd
         if age >= JUMP_BASELINE_DAYS:
             break
-        if band is None:
+        if band is None or flux is None:
             continue
-        if age < JUMP_RECENT_DAYS:
+        if 0.0 < age < JUMP_RECENT_DAYS:
             recent.setdefault(band, []).append(flux)
         elif age > JUMP_RECENT_DAYS:
             baseline.setdefault(band, []).append(flux)
-    jumps = []
+    jumps = [0.0, 0.0]
     for band, fluxes in recent.items():
         base = baseline.get(band, ())
         if len(base) < JUMP_MIN_BASELINE:
@@ -214,44 +215,41 @@ def _jumps(points: list[Point]) -> tuple[float | None, float | None]:
         if sd > 0.0:
             jumps.append(max(abs(f - mean) for f in fluxes) / sd)
     jumps.sort(reverse=True)
-    return (jumps[0] if jumps else None), (jumps[1] if len(jumps) > 1 else None)
+    return jumps[0], jumps[1]
 
 
-def _add_pairs(row: dict[str, Any], points: list[Point]) -> None:
-    for prefix, (mjd, colour, bands, temp) in zip(("latest", "penultimate"), _pairs(points)):
-        row[f"{prefix}PairMJD"] = mjd
-        row[f"{prefix}PairColourMag"] = colour
-        row[f"{prefix}PairColourBands"] = bands
-        row[f"{prefix}PairColourTemp"] = temp
+def _add_pairs(row: dict[str, Any], points: list[Point], ebv: float) -> None:
+    for prefix, pair in zip(("latest", "penultimate"), _pairs(points)):
+        if pair is None:
+            continue  # Lasair's slot is taken by a pair without a colour: its columns stay NULL
+        row[f"{prefix}PairMJD"], row[f"{prefix}PairColourMag"], row[f"{prefix}PairColourBands"], row[
+            f"{prefix}PairColourTemp"] = pair[0], *_colour(*pair[1:], ebv)
 
 
-def _pairs(points: list[Point]) -> list[tuple[float, float, str, float | None]]:
-    """Up to two most recent disjoint pairs, latest first: (mjd, colour, bands, temperature)."""
-    found = []
-    i = len(points) - 1
-    while i > 0 and len(found) < 2:
+def _pairs(points: list[Point]) -> list[tuple[float, float, str, float, str] | None]:
+    """Lasair's two most recent pairs, latest first: (later mjd, f1, b1, f2, b2), or None where there is no colour.
+
+    A pair is two time-consecutive sources in different bands less than 40 minutes apart; the
+    second pair may share a source with the first. A pair with a flux that is NaN or not positive,
+    or an unknown band, has no colour but still takes its slot, as in Lasair.
+    """
+    found: list[tuple[float, float, str, float, str] | None] = []
+    for i in range(len(points) - 1, 0, -1):
         t2, f2, b2 = points[i]
         t1, f1, b1 = points[i - 1]
-        if (
-            t2 - t1 < PAIR_MAX_GAP_DAYS
-            and b1 != b2
-            and b1 in WAVELENGTH_UM
-            and b2 in WAVELENGTH_UM
-            and f1 > 0.0
-            and f2 > 0.0
-        ):
-            found.append((t2, *_colour(f1, b1, f2, b2)))
-            i -= 2
-        else:
-            i -= 1
+        if t2 - t1 < PAIR_MAX_GAP_DAYS and b1 != b2:
+            usable = f1 is not None and f2 is not None and f1 > 0.0 and f2 > 0.0 and b1 in WAVELENGTH_UM and b2 in WAVELENGTH_UM
+            found.append((t2, f1, b1, f2, b2) if usable else None)
+            if len(found) == 2:
+                break
     return found
 
 
-def _colour(f1: float, b1: str, f2: float, b2: str) -> tuple[float, str, float | None]:
-    """(blue - red magnitude, "blue-red", blackbody temperature in kK) for two positive fluxes."""
+def _colour(f1: float, b1: str, f2: float, b2: str, ebv: float) -> tuple[float, str, float | None]:
+    """(blue - red magnitude, "blue-red", blackbody temperature in kK), both from extinction-corrected fluxes."""
     if WAVELENGTH_UM[b1] > WAVELENGTH_UM[b2]:
         f1, b1, f2, b2 = f2, b2, f1, b1
-    ratio = f1 / f2
+    ratio = f1 / f2 * 10.0 ** (0.4 * ebv * (EXTINCTION_PER_EBV[b1] - EXTINCTION_PER_EBV[b2]))
     return -2.5 * math.log10(ratio), f"{b1}-{b2}", blackbody_temperature(ratio, b1, b2)
 
 

@@ -59,6 +59,10 @@ def find_matches(registry: FilterRegistry, items: Sequence[Ingested], context: B
     active = registry.active()
     if not active:
         return []
+    present = [i for i, item in enumerate(items) if item.row is not None]  # no row (no diaObject): matches nothing
+    if len(present) < len(items):
+        kept = find_matches(registry, [items[i] for i in present], context.take(present) if context else None, now_mjd)
+        return [Match(m.filter, [present[a] for a in m.rows], m.joined) for m in kept]
     selected = registry.filter_set().select([item.row for item in items], context, now_mjd)
     return [Match(active[fid], s.alerts.tolist(), s.joined) for fid, s in selected.items()]
 

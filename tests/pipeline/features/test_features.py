@@ -100,7 +100,7 @@ def test_latest_flux_per_band(row):
     assert (row["g_psfFlux"], row["g_latestMJD"]) == (2000.0, 61002.98)  # #5, not #2
     assert (row["r_psfFlux"], row["r_latestMJD"]) == (2500.0, 61003.00)  # #6, not #1 or #3
     assert (row["z_psfFlux"], row["z_latestMJD"]) == (300.0, 61003.30)
-    assert (row["i_psfFlux"], row["i_latestMJD"]) == (None, None)  # only a NaN flux
+    assert (row["i_psfFlux"], row["i_latestMJD"]) == (None, 61002.05)  # a NaN flux: NULL, with its MJD (Lasair)
     for band in "uy":
         assert (row[f"{band}_psfFlux"], row[f"{band}_latestMJD"]) == (None, None)
 
@@ -125,31 +125,35 @@ def test_reliability(row):
 
 
 def test_pair_colours(row):
+    # Extinction-corrected as Lasair: each flux times 10^(0.4 E(B-V) A_band/E(B-V)), so the colour
+    # loses E(B-V) (3.237 - 2.273) = 0.964 E(B-V) and the ratio gains 10^(0.4 * 0.964 E(B-V)).
+    ebv = row["ebv"]
+    assert ebv > 0.0
+    gain = 10 ** (0.4 * 0.964 * ebv)
     # Latest pair #5 g 2000 / #6 r 2500: MJD of the later, 61003.00;
-    # g-r = -2.5 log10(2000/2500) = -2.5 * -0.096910 = 0.242275.
+    # g-r = -2.5 log10(2000/2500) - 0.964 E(B-V) = 0.242275 - 0.964 E(B-V).
     assert row["latestPairMJD"] == 61003.00
     assert row["latestPairColourBands"] == "g-r"
-    assert row["latestPairColourMag"] == pytest.approx(0.242275, abs=1e-6)
+    assert row["latestPairColourMag"] == pytest.approx(0.242275 - 0.964 * ebv, abs=1e-6)
     # Penultimate: #1 r 1500 then #2 g 1000 (#2-#3 and #3-#5 are too far apart in time):
-    # g-r = -2.5 log10(1000/1500) = 0.440228, blue band first whatever the time order.
+    # g-r = -2.5 log10(1000/1500) - 0.964 E(B-V) = 0.440228 - 0.964 E(B-V), blue band first.
     assert row["penultimatePairMJD"] == 61000.04
     assert row["penultimatePairColourBands"] == "g-r"
-    assert row["penultimatePairColourMag"] == pytest.approx(0.440228, abs=1e-6)
-    # Temperatures reproduce the observed flux ratios; redder pair -> cooler.
-    assert blackbody_flux_ratio(row["latestPairColourTemp"], "g", "r") == pytest.approx(0.8, rel=1e-7)
-    assert blackbody_flux_ratio(row["penultimatePairColourTemp"], "g", "r") == pytest.approx(2 / 3, rel=1e-7)
-    assert row["latestPairColourTemp"] == pytest.approx(6.9389, abs=1e-3)
+    assert row["penultimatePairColourMag"] == pytest.approx(0.440228 - 0.964 * ebv, abs=1e-6)
+    # Temperatures reproduce the corrected flux ratios; redder pair -> cooler.
+    assert blackbody_flux_ratio(row["latestPairColourTemp"], "g", "r") == pytest.approx(0.8 * gain, rel=1e-7)
+    assert blackbody_flux_ratio(row["penultimatePairColourTemp"], "g", "r") == pytest.approx(2 / 3 * gain, rel=1e-7)
     assert 5.0 < row["penultimatePairColourTemp"] < row["latestPairColourTemp"]
 
 
 def test_blackbody_temperature():
-    # T = 10 kK, g (0.483 um) / r (0.622 um): hc/k = 14.387769 um kK;
-    # (0.622/0.483)^3 = 2.13563; e^(14.387769/6.22) - 1 = 9.1058; e^(14.387769/4.83) - 1 = 18.666;
-    # ratio = 2.13563 * 9.1058 / 18.666 = 1.0418.
-    assert blackbody_flux_ratio(10.0, "g", "r") == pytest.approx(1.0418, abs=2e-4)
+    # T = 10 kK, Lasair's g (0.50 um) / r (0.62 um), hc/k = 14.387 um kK:
+    # (0.62/0.50)^3 = 1.906624; e^(14.387/6.2) - 1 = 9.18060; e^(14.387/5.0) - 1 = 16.76802;
+    # ratio = 1.906624 * 9.18060 / 16.76802 = 1.04389.
+    assert blackbody_flux_ratio(10.0, "g", "r") == pytest.approx(1.04389, abs=2e-5)
     ratio = blackbody_flux_ratio(10.0, "g", "r")
     assert blackbody_temperature(ratio, "g", "r") == pytest.approx(10.0, rel=1e-7)
-    # Bluer than any blackbody: above the Rayleigh-Jeans limit (0.622/0.483)^2 = 1.658.
+    # Bluer than any blackbody: above the Rayleigh-Jeans limit (0.62/0.50)^2 = 1.5376.
     assert blackbody_temperature(2.0, "g", "r") is None
 
 
@@ -165,22 +169,26 @@ def test_pair_needs_positive_fluxes_and_different_bands():
     assert all(row[c] is None for c in pair_columns)
 
 
-def test_pairs_do_not_share_a_source():
+def test_pairs_may_share_a_source_as_in_lasair():
     sources = [
         source(1, 61000.00, "g", 1000.0),
         source(2, 61000.01, "r", 1000.0),
         source(3, 61000.02, "g", 2000.0),
     ]
     row = objects_row(make_alert(sources, DIA_OBJECT))
-    # Latest #2 r 1000 / #3 g 2000: g-r = -2.5 log10(2000/1000) = -0.752575 at MJD 61000.02.
+    shift = 0.964 * row["ebv"]  # E(B-V) (A_g - A_r) / E(B-V), see test_pair_colours
+    # Latest #2 r 1000 / #3 g 2000: g-r = -2.5 log10(2000/1000) - shift = -0.752575 - shift, MJD 61000.02.
+    # Its later detection is the bluer band: Lasair loses this pair (an unset starting temperature).
     assert row["latestPairMJD"] == 61000.02
-    assert row["latestPairColourMag"] == pytest.approx(-0.752575, abs=1e-6)
-    # #1/#2 would reuse #2, so there is no penultimate pair.
-    assert row["penultimatePairMJD"] is None and row["penultimatePairColourBands"] is None
+    assert row["latestPairColourMag"] == pytest.approx(-0.752575 - shift, abs=1e-6)
+    assert row["latestPairColourTemp"] is None  # f_g/f_r = 2 is bluer than any blackbody (limit 1.5376)
+    # Lasair's scan goes on one source back: #1/#2 shares #2 and is the penultimate pair, g-r = 0 - shift.
+    assert row["penultimatePairMJD"] == 61000.01
+    assert row["penultimatePairColourMag"] == pytest.approx(-shift, abs=1e-6)
 
 
 def test_no_jump_without_a_baseline(row):
-    assert (row["jump1"], row["jump2"]) == (None, None)
+    assert (row["jump1"], row["jump2"]) == (0.0, 0.0)  # Lasair writes 0.0, not NULL
 
 
 def test_forced_sources_do_not_change_the_row(row):
@@ -203,37 +211,33 @@ JUMP_CURVE = (
 def test_jumps():
     # g baseline (ages 10-70; the age-80 1e6 is too old): 100 110 90 105 95 -> mean 100,
     #   squares 0+100+100+25+25 = 250, sd = sqrt(250/4) = 7.905694;
-    #   recent 140 (age 5), 180 (age 0) -> max |f - 100| = 80 -> 80/7.905694 = 10.119289.
+    #   recent is 0 < age < 10 (Lasair): 140 (age 5) only, the triggering 180 (age 0) is not
+    #   -> |140 - 100| = 40 -> 40/7.905694 = 5.059644 (with the age-0 point it would be 10.119289).
     # r baseline 200 200 200 210 190 -> mean 200, sd = sqrt(200/4) = 7.071068;
     #   recent 150 -> 50/7.071068 = 7.071068.
     # i has only 4 baseline points (< 5): no jump however large its recent flux.
     row = objects_row(make_alert(JUMP_CURVE, DIA_OBJECT, [forced(1, T - 30 - k, "r", 1e7) for k in range(9)]))
-    assert row["jump1"] == pytest.approx(10.119289, abs=1e-6)
-    assert row["jump2"] == pytest.approx(7.071068, abs=1e-6)
+    assert row["jump1"] == pytest.approx(7.071068, abs=1e-6)
+    assert row["jump2"] == pytest.approx(5.059644, abs=1e-6)
 
 
 def test_jump2_needs_a_second_band():
     curve = [s for s in JUMP_CURVE if s["diaSourceId"] != 35]  # drop r's recent point
     row = objects_row(make_alert(curve, DIA_OBJECT))
-    assert row["jump1"] == pytest.approx(10.119289, abs=1e-6)
-    assert row["jump2"] is None
+    assert row["jump1"] == pytest.approx(5.059644, abs=1e-6)
+    assert row["jump2"] == 0.0
 
 
 def test_flat_baseline_gives_no_jump():
     curve = [source(k, T - age, "g", 100.0) for k, age in enumerate((60, 50, 40, 30, 20))]
-    curve.append(source(9, T, "g", 500.0))
+    curve += [source(8, T - 3, "g", 500.0), source(9, T, "g", 500.0)]
     row = objects_row(make_alert(curve, DIA_OBJECT))
-    assert (row["jump1"], row["jump2"]) == (None, None)
+    assert (row["jump1"], row["jump2"]) == (0.0, 0.0)  # sd 0: Lasair divides by zero; 0.0 here
 
 
-def test_without_dia_object_derives_from_sources():
-    row = objects_row(make_alert(LIGHT_CURVE, None))
-    assert row["diaObjectId"] == 42
-    assert (row["ra"], row["decl"]) == (150.001, 2.001)  # the latest source, #7
-    assert (row["firstDiaSourceMjdTai"], row["lastDiaSourceMjdTai"]) == (61000.02, 61003.30)
-    assert row["nDiaSources"] == 7
-    assert all(row[f"{b}_psfFluxMean"] is None and row[f"{b}_psfFluxMeanErr"] is None for b in "ugrizy")
-    assert row["glat"] == pytest.approx(galactic_latitude(150.001, 2.001))
+def test_without_dia_object_there_is_no_row():
+    # A solar-system source: Lasair writes no `objects` row for it.
+    assert objects_row(make_alert(LIGHT_CURVE, None)) is None
 
 
 def test_null_dia_object_fields_fall_back_to_sources():
@@ -246,8 +250,9 @@ def test_null_dia_object_fields_fall_back_to_sources():
 
 def test_all_nan_input_gives_nulls():
     sources = [source(1, 61000.0, "g", NAN, NAN, ra=NAN, dec=NAN)]
-    row = objects_row(make_alert(sources, None))
-    assert row["latest_psfFlux"] is None and row["g_psfFlux"] is None
+    row = objects_row(make_alert(sources, dict(DIA_OBJECT, ra=NAN, dec=None)))
+    assert row["latest_psfFlux"] is None and row["g_psfFlux"] is None and row["g_latestMJD"] == 61000.0
+    assert row["ebv"] is None
     assert (row["medianR"], row["latestR"], row["nSourcesGood"]) == (None, None, 0)
     assert (row["ra"], row["decl"], row["glat"], row["htm16"]) == (None, None, None, None)
     assert (row["ngSources"], row["nPosDiaSources"], row["nPosDiaSourcesNights"]) == (1, 0, 0)
@@ -255,7 +260,6 @@ def test_all_nan_input_gives_nulls():
 
 @pytest.mark.parametrize("alert", [
     make_alert(LIGHT_CURVE, DIA_OBJECT, FORCED),
-    make_alert(LIGHT_CURVE, None),
     make_alert(JUMP_CURVE, DIA_OBJECT),
     make_alert([source(1, 61000.0, "g", NAN, NAN, ra=NAN, dec=NAN)], dict(DIA_OBJECT, ra=NAN, dec=NAN)),
 ])
@@ -281,8 +285,8 @@ def test_null_columns_are_null(row):
 # Galactic latitude; expected values checked against astropy (ICRS -> Galactic).
 @pytest.mark.parametrize("ra, dec, b", [
     (266.40499, -28.93617, 0.0),  # Galactic centre
-    (192.85948, 27.12825, 90.0),  # north Galactic pole
-    (12.85948, -27.12825, -90.0),  # south Galactic pole
+    (192.85948, 27.1283, 90.0),  # north Galactic pole (Lasair's)
+    (12.85948, -27.1283, -90.0),  # south Galactic pole
     (83.63308, 22.01450, -5.784359),  # Crab nebula
     (150.0, 2.0, 41.905110),
 ])
@@ -341,6 +345,6 @@ def test_sample_alert():
     assert [row[f"n{b}Sources"] for b in "ugrizy"] == [0, 0, 3, 0, 0, 0]
     assert (row["nPosDiaSources"], row["nPosDiaSourcesNights"]) == (3, 3)
     assert (row["medianR"], row["latestR"], row["nSourcesGood"]) == (None, None, 0)  # reliability null
-    assert row["latestPairMJD"] is None and row["jump1"] is None
-    assert row["glat"] == pytest.approx(-55.919369, abs=1e-5)  # astropy: -55.9193687
+    assert row["latestPairMJD"] is None and row["jump1"] == 0.0
+    assert row["glat"] == pytest.approx(-55.919331, abs=1e-6)  # Lasair's pole; astropy (IAU pole) gives -55.9193687
     assert row["htm16"] >> 32 == 12  # root N0: ra 351.6 -> x > 0, y < 0; dec 0.13 -> z > 0
