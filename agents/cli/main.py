@@ -138,7 +138,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_web(args: argparse.Namespace) -> int:
     from agents.web.app import serve
 
-    with broker_for(settings_from(args)) as (settings, kafka, _), contextlib.suppress(KeyboardInterrupt):
+    with broker_for(settings_from(args)) as (settings, kafka, _):
         serve(settings, kafka)
     return 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +65,18 @@ def create_web_app(settings: Settings, kafka: KafkaConnection) -> web.Applicatio
 
 
 def serve(settings: Settings, kafka: KafkaConnection) -> None:
-    """Run until interrupted, printing the address once the topics are read."""
+    """Run until SIGINT or SIGTERM (then stop cleanly), printing the address once the topics are read."""
     async def main() -> None:
+        stopping = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
         runner = web.AppRunner(create_web_app(settings, kafka), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.ui_host, settings.ui_port)
         await site.start()
         print(f"web pages on http://{settings.ui_host}:{settings.ui_port}/", flush=True)
         try:
-            await asyncio.Event().wait()
+            await stopping.wait()
         finally:
             await runner.cleanup()
 

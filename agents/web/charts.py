@@ -50,7 +50,7 @@ def light_curve(alert: Any, title: str, width: int = 360, height: int = 150) -> 
     points = _points(alert.get("diaSourcesList"), False) + _points(alert.get("diaForcedSourcesList"), True)
     if not points:
         return Markup('<p class="muted">No light curve: the alert has no sources with flux.</p>')
-    left, right, top, bottom = 52, 8, 8, 22
+    left, right, top, bottom = 52, 8, 18, 22
     t0, t1 = min(p[0] for p in points), max(p[0] for p in points)
     f0 = min(min(p[1] - p[2] for p in points), 0.0)
     f1 = max(max(p[1] + p[2] for p in points), 0.0)
@@ -74,7 +74,7 @@ def light_curve(alert: Any, title: str, width: int = 360, height: int = 150) -> 
         parts.append(f'<text class="tick" x="{left - 4}" y="{y(f) + 3:.1f}" text-anchor="end">{_label(f)}</text>')
     for t in _ticks(t0, t1, 3):
         parts.append(f'<text class="tick" x="{x(t):.1f}" y="{height - 6}" text-anchor="middle">{t:.{0 if t1 - t0 > 3 else 1}f}</text>')
-    parts.append(f'<text class="tick" x="{width - right}" y="{top + 8}" text-anchor="end">nJy vs MJD</text>')
+    parts.append(f'<text class="tick" x="{width - right}" y="11" text-anchor="end">flux (nJy) vs MJD; hollow: forced</text>')
     for t, f, e, band, forced in points:
         colour = BAND_COLOURS.get(band, OTHER_COLOUR)
         if e:
@@ -83,7 +83,7 @@ def light_curve(alert: Any, title: str, width: int = 360, height: int = 150) -> 
         parts.append(f'<circle class="pt band-{escape(band)}" cx="{x(t):.1f}" cy="{y(f):.1f}" r="2.4" fill="{fill}" stroke="{colour}"/>')
     for i, band in enumerate(bands):
         colour = BAND_COLOURS.get(band, OTHER_COLOUR)
-        parts.append(f'<text class="legend" x="{left + 6 + 14 * i}" y="{top + 8}" fill="{colour}">{escape(band)}</text>')
+        parts.append(f'<text class="legend" x="{left + 12 * i}" y="11" fill="{colour}">{escape(band)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -93,7 +93,7 @@ def hourly_bars(counts: Sequence[int], first_hour: float, title: str, width: int
     left, bottom, top = 36, 18, 6
     peak = max(max(counts, default=0), 1)
     step = (width - left - 4) / max(len(counts), 1)
-    parts = [f'<svg class="hourly" role="img" viewBox="0 0 {width} {height}" width="100%" height="{height}" '
+    parts = [f'<svg class="hourly" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              f'aria-label="{escape(title)}: {sum(counts)} in all, at most {peak} in one hour">', f"<title>{escape(title)}</title>",
              f'<line class="axis" x1="{left}" y1="{height - bottom}" x2="{width - 4}" y2="{height - bottom}"/>',
              f'<text class="tick" x="{left - 4}" y="{top + 8}" text-anchor="end">{peak}</text>',

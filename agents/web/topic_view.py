@@ -62,6 +62,9 @@ class TopicViews:
         newest = records[-SHOWN_RECORDS:][::-1]
         view = TopicView([shown(r.timestamp, r.key, r.value) for r in newest], [r.timestamp for r in records], now)
         if len(self._cache) > 1000:
-            self._cache.clear()
+            self.clear()
         self._cache[topic] = view
         return view
+
+    def clear(self) -> None:
+        self._cache.clear()

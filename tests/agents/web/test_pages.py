@@ -2,15 +2,23 @@
 check / run / save, ownership, and page times with 1,000 filters in the registry."""
 from __future__ import annotations
 
+import asyncio
 import re
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import orjson
 import pytest
 
 from agents.cli.replay import produce
 from agents.kafka.admin import ensure_topics
-from agents.kafka.topology import core_topics
-from agents.web.pages import STATE
+from agents.kafka.topology import core_topics, output_topic
+from agents.store.filters import ProducerSend
+from agents.web.pages import STATE, TOPICS
 from pipeline.settings import Settings
+from pipeline.streams import filter_record
 from pipeline.synthetic.alerts import synthetic_messages
 from tests.agents.web.helpers import add_users, csrf_of, sign_in, web_client, with_own_users
 from tests.conftest import connection
@@ -72,3 +80,51 @@ async def test_sign_in_check_run_save_and_only_the_owner_sees_a_private_filter(s
         assert (await other.get(f"/filters/{filter_id}/edit")).status == 404
         assert (await other.post(f"/filters/{filter_id}/delete", data={"csrf": csrf})).status == 404
         assert filter_id in other.server.app[STATE].filters.records  # known to this copy: refused as bob's, not as unknown
+
+
+async def timed(get: Callable[[], Awaitable[Any]], times: int = 7) -> float:
+    """Median seconds of `times` requests (the first, warming caches, not counted)."""
+    await get()
+    spent = []
+    for _ in range(times):
+        start = time.perf_counter()
+        response = await get()
+        assert response.status == 200, await response.text()
+        await response.read()
+        spent.append(time.perf_counter() - start)
+    return statistics.median(spent)
+
+
+async def test_pages_answer_within_200_ms_with_1000_filters_in_the_registry(settings: Settings) -> None:
+    settings = with_own_users(settings)
+    (alice, token), = await add_users(settings, "alice")
+    await ensure_topics(connection(settings), core_topics(settings))
+    records = [filter_record.create(settings.topic_prefix, str(alice.id if i % 2 else 1000 + i), f"filter {i}",
+                                    f"SELECT diaObjectId FROM objects WHERE nDiaSources > {i}", ("plain", "lite", "email")[i % 3],
+                                    public=i % 4 == 0, email="a@example.org" if i % 3 == 2 else None) for i in range(1000)]
+    mine = next(r for r in records if r.user == str(alice.id) and r.mode == "lite")
+    await ensure_topics(connection(settings), [output_topic(settings, mine.topic)])
+    curve = {"diaSourcesList": [{"midpointMjdTai": 61000 + d, "psfFlux": 1000.0 * d, "psfFluxErr": 50.0, "band": "gri"[d % 3]} for d in range(30)],
+             "diaForcedSourcesList": []}
+    async with ProducerSend(connection(settings), settings.max_message_bytes) as send:
+        await asyncio.gather(*(send(settings.registry_topic, r.id.encode(), r.to_json(), None) for r in records))
+        await asyncio.gather(*(send(mine.topic, b"%d" % i, orjson.dumps({"diaObjectId": i, "UTC": "", "alert": curve}), None)
+                               for i in range(40)))
+    async with web_client(settings) as web:
+        assert len(web.server.app[STATE].filters.records) == 1000
+        await sign_in(web, token)
+        csrf = csrf_of(await (await web.get("/")).text())
+        pages: dict[str, Callable[[], Awaitable[Any]]] = {
+            "my filters": lambda: web.get("/"),
+            "new filter": lambda: web.get("/filters/new"),
+            "edit filter": lambda: web.get(f"/filters/{mine.id}/edit"),
+            "filter page": lambda: web.get(f"/filters/{mine.id}"),
+            "filter page, topic read": lambda: (web.server.app[TOPICS].clear(), web.get(f"/filters/{mine.id}"))[1],
+            "check": lambda: web.post("/check", json={"sql": GOOD_SQL}, headers={"X-CSRF-Token": csrf}),
+        }
+        home = await (await web.get("/")).text()
+        assert home.count("<tr>") >= 500 + 250 - 1  # alice's 500 and the others' public ones are on the page
+        assert (await (await web.get(f"/filters/{mine.id}")).text()).count('<svg class="lc"') == 10  # the timed page draws 10 curves
+        medians = {name: await timed(get) for name, get in pages.items()}
+    slow = {name: f"{s * 1000:.0f} ms" for name, s in medians.items() if s >= 0.2}
+    assert not slow, f"pages slower than 200 ms (median of 7) with 1,000 filters: {slow}"
