@@ -72,8 +72,9 @@ def light_curve(alert: Any, title: str, width: int = 360, height: int = 150) -> 
              f'<line class="axis" x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}"/>']
     for f in _ticks(f0, f1, 3):
         parts.append(f'<text class="tick" x="{left - 4}" y="{y(f) + 3:.1f}" text-anchor="end">{_label(f)}</text>')
+    decimals = max(0, min(4, 1 - math.floor(math.log10(t1 - t0))))
     for t in _ticks(t0, t1, 3):
-        parts.append(f'<text class="tick" x="{x(t):.1f}" y="{height - 6}" text-anchor="middle">{t:.{0 if t1 - t0 > 3 else 1}f}</text>')
+        parts.append(f'<text class="tick" x="{x(t):.1f}" y="{height - 6}" text-anchor="middle">{t:.{decimals}f}</text>')
     parts.append(f'<text class="tick" x="{width - right}" y="11" text-anchor="end">flux (nJy) vs MJD; hollow: forced</text>')
     for t, f, e, band, forced in points:
         colour = BAND_COLOURS.get(band, OTHER_COLOUR)
@@ -102,7 +103,7 @@ def hourly_bars(counts: Sequence[int], first_hour: float, title: str, width: int
         if n:
             h = n / peak * (height - bottom - top)
             parts.append(f'<rect x="{left + i * step:.1f}" y="{height - bottom - h:.1f}" width="{max(step - 0.5, 0.5):.1f}" height="{h:.1f}"/>')
-        if (first_hour + i * 3600) % 86400 == 0:
+        if (first_hour + i * 3600) % 86400 == 0 and left + i * step < width - 30:
             day = time.strftime("%m-%d", time.gmtime(first_hour + i * 3600))
             parts.append(f'<text class="tick" x="{left + i * step:.1f}" y="{height - 4}">{day}</text>')
     parts.append("</svg>")

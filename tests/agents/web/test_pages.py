@@ -72,6 +72,17 @@ async def test_sign_in_check_run_save_and_only_the_owner_sees_a_private_filter(s
         clash = await web.post("/filters/new", data=form(csrf, "save", GOOD_SQL, name="Bright things!"))
         assert clash.status == 400 and "would be the same as that of filter" in await clash.text()
 
+        edit = f"/filters/{filter_id}/edit"
+        changed = await web.post(edit, data=form(csrf, "save", GOOD_SQL.replace(">= 3", ">= 4")), allow_redirects=False)
+        assert changed.headers["Location"].startswith(f"/filters/{filter_id}?saved=changed")
+        assert "The old records were deleted" in await (await web.get(changed.headers["Location"])).text()
+        described = await web.post(edit, data=form(csrf, "save", GOOD_SQL.replace(">= 3", ">= 4"), description="bright"), allow_redirects=False)
+        assert "The stream&#39;s records were kept" in await (await web.get(described.headers["Location"])).text()
+        stopped = await web.post(edit, data=form(csrf, "save", GOOD_SQL.replace(">= 3", ">= 4"), streaming="none", description="bright"))
+        assert "not active" in await stopped.text()
+        record = web.server.app[STATE].filters.records[filter_id]
+        assert (record.version, record.description, record.active, record.mode) == (4, "bright", False, "lite")
+
     async with web_client(settings) as other:  # a second copy of the server, started after the save, for bob
         await sign_in(other, bob_token)
         csrf = csrf_of(await (await other.get("/")).text())
