@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import orjson
 from aiohttp import web
 
 from agents.kafka.connection import KafkaConnection
@@ -41,6 +42,15 @@ async def csrf_and_user(request: web.Request, handler: Any) -> web.StreamRespons
     return response
 
 
+def cell(value: Any) -> str:
+    """A record's value in a table cell: SQL's NULL for None, JSON for lists and objects."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
 def create_web_app(settings: Settings, kafka: KafkaConnection) -> web.Application:
     from . import views_edit, views_pages
 
@@ -49,6 +59,7 @@ def create_web_app(settings: Settings, kafka: KafkaConnection) -> web.Applicatio
     app[TOPICS] = TopicViews(kafka)
     app[TEMPLATES] = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                         trim_blocks=True, lstrip_blocks=True)
+    app[TEMPLATES].filters["cell"] = cell
     views_edit.add_routes(app)  # first: /filters/new before /filters/{filter_id}
     views_pages.add_routes(app)
     app.router.add_static("/static", HERE / "static")

@@ -20,6 +20,7 @@ from agents.store.filters import FilterAdmin, ProducerSend
 from pipeline.settings import Settings
 from pipeline.streams.filter_record import FilterRecord
 from pipeline.streams.usage import UsageBook
+from pipeline.users.fair_use import RateLimit
 from pipeline.users.records import UserBook
 from pipeline.users.tokens import TokenVerifier
 
@@ -39,6 +40,7 @@ class WebState:
     usage: UsageBook = field(default_factory=lambda: UsageBook("web", time.time))
     digests: DigestSizes = field(default_factory=DigestSizes)
     verifier: TokenVerifier | None = None
+    dry_runs: RateLimit | None = None  # per copy of the server: with n copies behind a balancer a user gets up to n times the rate
     admin: FilterAdmin | None = None
     _send: ProducerSend | None = None
     _reader: asyncio.Task[None] | None = None
@@ -47,6 +49,7 @@ class WebState:
         """Create the topics it follows if missing, read them to their end, then keep following in the background."""
         await ensure_topics(self.kafka, [*core_topics(self.settings), users_topic(self.settings)])
         self.verifier = TokenVerifier(self.users, time.time, self.settings.token_cache_seconds)
+        self.dry_runs = RateLimit("dry_runs_per_minute", self.settings.dry_runs_per_minute, time.monotonic)
         handlers = {self.settings.registry_topic: self.filters.apply, self.settings.usage_topic: self.usage.apply,
                     self.settings.users_topic: self.users.apply}
         digests = digest_changelog_topic(self.settings)

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from agents.store.filters import DryRun, dry_run, recent_alerts
 from pipeline.context.tables import CONTEXT_TABLES
@@ -20,6 +21,7 @@ from pipeline.streams import filter_record
 from pipeline.streams.filter_record import FilterRecord, InvalidFilter
 from pipeline.streams.topics import topic_clash
 from pipeline.streams.validation import parse_filter_request
+from pipeline.users.fair_use import active_filters_over
 from pipeline.users.ownership import may_change
 from . import auth
 from .pages import STATE, refusal, render
@@ -80,6 +82,9 @@ async def save(request: web.Request, state: WebState, old: FilterRecord | None, 
         candidate = filter_record.create(state.settings.topic_prefix, str(user.id), **fields)
     else:
         candidate = filter_record.updated(old, state.settings.topic_prefix, **fields)
+    over = active_filters_over(state.filters.records.values(), candidate, state.settings.max_active_filters)
+    if over is not None:
+        raise InvalidFilter(over.message)
     clash = topic_clash(state.filters.records.values(), candidate)
     if clash is not None:
         raise InvalidFilter(f"name: its topic {candidate.topic} would be the same as that of filter {clash.name!r} "
@@ -106,9 +111,20 @@ async def handle_form(request: web.Request, old: FilterRecord | None) -> web.Str
             return await save(request, state, old, values)
         except (InvalidFilter, FilterError, ValueError) as error:
             return page(request, old, values, status=400, report=report, error=str(error))
+        except KafkaError as error:
+            return page(request, old, values, status=503, report=report, error=f"the broker did not answer ({error}); try again")
     run = None
     if action == "run" and report["ok"]:
-        result = await dry_run_recent(state, values["sql"], values["mode"])
+        assert state.dry_runs is not None
+        over = state.dry_runs.take(request[auth.USER].id)  # type: ignore[union-attr]
+        if over is not None:
+            response = page(request, old, values, status=429, report=report, error=f"Not run: dry runs {over.message}")
+            response.headers["Retry-After"] = over.retry_after_header or "60"
+            return response
+        try:
+            result = await dry_run_recent(state, values["sql"], values["mode"])
+        except KafkaError as error:
+            return page(request, old, values, status=503, report=report, error=f"Not run: the broker did not answer ({error})")
         run = {"alerts": result.alerts, "matched": result.matched, "rate": result.rate,
                "records": [shown(0, None, v) for v in result.records[-SHOWN_RECORDS:]]}
     return page(request, old, values, status=200 if report["ok"] else 400, report=report, run=run)

@@ -5,6 +5,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from agents.cli.status import human_bytes, quota_text, utc_text
 from pipeline.streams.filter_record import FilterRecord
@@ -78,7 +79,12 @@ async def filter_page(request: web.Request) -> web.Response:
         return refusal(request, 404, "There is no such filter, or it is private and not yours.")
     state = request.app[STATE]
     user = request[auth.USER]
-    view = await request.app[TOPICS].read(record.topic) if record.streams_to_kafka else None
+    view, unread = None, None
+    if record.streams_to_kafka:
+        try:
+            view = await request.app[TOPICS].read(record.topic)
+        except KafkaError as error:
+            unread = f"The topic could not be read just now: the broker did not answer ({error})."
     chart = None
     if view is not None:
         counts, first = per_hour(view.timestamps_ms, time.time())
@@ -89,7 +95,7 @@ async def filter_page(request: web.Request) -> web.Response:
     saved = request.query.get("saved")
     message = SAVED_MESSAGES.get(saved or "", "").format(n=request.query.get("n", "0")) if saved else None
     row = filter_row(record, state.usage.totals().get(record.id), state.digests.pending.get(record.id))
-    return render(request, "filter.html", f=record, row=row, records=records, chart=chart, message=message,
+    return render(request, "filter.html", f=record, row=row, records=records, chart=chart, message=message, unread=unread,
                   may_change=may_change(user, record), show_private=may_change(user, record),
                   code=consumer_code(state.settings, state.kafka, record.topic), human_bytes=human_bytes)
 

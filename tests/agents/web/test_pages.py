@@ -7,6 +7,7 @@ import re
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -139,3 +140,31 @@ async def test_pages_answer_within_200_ms_with_1000_filters_in_the_registry(sett
         medians = {name: await timed(get) for name, get in pages.items()}
     slow = {name: f"{s * 1000:.0f} ms" for name, s in medians.items() if s >= 0.2}
     assert not slow, f"pages slower than 200 ms (median of 7) with 1,000 filters: {slow}"
+
+
+async def test_public_filters_show_sql_and_topic_but_not_the_address_and_dry_runs_are_rate_limited(settings: Settings) -> None:
+    settings = replace(with_own_users(settings), dry_runs_per_minute=1)
+    (alice, alice_token), (bob, bob_token) = await add_users(settings, "alice", "bob")
+    await ensure_topics(connection(settings), core_topics(settings))
+    async with web_client(settings) as web:
+        await sign_in(web, alice_token)
+        csrf = csrf_of(await (await web.get("/")).text())
+        saved = await web.post("/filters/new", data=form(csrf, "save", GOOD_SQL, streaming="email", email="alice@example.org",
+                                                         public="yes"), allow_redirects=False)
+        filter_id = saved.headers["Location"].split("/")[2].split("?")[0]
+        assert "alice@example.org" in await (await web.get(f"/filters/{filter_id}")).text()
+        assert (await web.post("/filters/new", data=form(csrf, "run", GOOD_SQL))).status == 200
+        limited = await web.post("/filters/new", data=form(csrf, "run", GOOD_SQL))
+        assert limited.status == 429 and int(limited.headers["Retry-After"]) > 0
+        assert "Not run: dry runs at most 1 per 60 s" in await limited.text()
+        await (await web.post("/signout", data={"csrf": csrf})).read()
+        signed_out = await (await web.get("/")).text()
+        assert "Bright things" in signed_out and "My filters" not in signed_out
+        await sign_in(web, bob_token)
+        page = await (await web.get(f"/filters/{filter_id}")).text()
+        assert "WHERE objects.nDiaSources &gt;= 3" in page and "alice@example.org" not in page and "/edit" not in page
+        csrf = csrf_of(page)
+        refused = await web.post(f"/filters/{filter_id}/edit", data=form(csrf, "save", "SELECT diaObjectId FROM objects"))
+        assert refused.status == 403 and "Only the filter&#39;s owner may change it" in await refused.text()
+        assert (await web.post(f"/filters/{filter_id}/delete", data={"csrf": csrf})).status == 403
+        assert web.server.app[STATE].filters.records[filter_id].sql == GOOD_SQL
