@@ -33,10 +33,14 @@ consumer.close()
 
 
 def consumer_code(settings: Settings, kafka: KafkaConnection, topic: str) -> str:
-    """The sample, connecting where users connect (ALERTFLOW_UI_KAFKA_ADDRESS, else the bootstrap); passwords left for the user."""
+    """The sample, connecting where users connect (ALERTFLOW_UI_KAFKA_ADDRESS, else the bootstrap) with the
+    broker's security protocol; user name and password are left for the user to fill in."""
     config = kafka.librdkafka()
     config["bootstrap.servers"] = settings.ui_kafka_address or config["bootstrap.servers"]
-    if "sasl.password" in config:
-        config["sasl.password"] = "YOUR PASSWORD"
+    for key, placeholder in (("sasl.username", "YOUR USER NAME"), ("sasl.password", "YOUR PASSWORD")):
+        if key in config:
+            config[key] = placeholder  # the server's own credentials are not the user's
+    for key in ("ssl.certificate.location", "ssl.key.location", "ssl.ca.location"):
+        config.pop(key, None)  # paths on the server's machine
     lines = "\n".join(f"    {key!r}: {value!r}," for key, value in config.items())
     return TEMPLATE.format(settings=lines, topic=topic)

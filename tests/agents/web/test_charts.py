@@ -47,3 +47,4 @@ def test_hourly_bars_state_the_total_and_peak() -> None:
     counts = [0] * 166 + [3, 5]
     svg = str(hourly_bars(counts, 0.0, "Records per hour"))
     assert 'aria-label="Records per hour: 8 in all, at most 5 in one hour"' in svg and svg.count("<rect") == 2
+
