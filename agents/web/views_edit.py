@@ -136,7 +136,7 @@ async def new_filter(request: web.Request) -> web.StreamResponse:
     if request.method == "POST":
         return await handle_form(request, None)
     values = {"name": "", "sql": NEW_SQL, "description": "", "public": False, "active": True, "mode": "lite", "email": None}
-    return page(request, None, values)
+    return page(request, None, values, report=compile_report(values["sql"]))
 
 
 def own_filter(request: web.Request) -> FilterRecord | web.Response:
@@ -155,7 +155,7 @@ async def edit_filter(request: web.Request) -> web.StreamResponse:
     if request.method == "POST":
         return await handle_form(request, record)
     return page(request, record, {**{k: getattr(record, k) for k in ("name", "sql", "description", "public", "active", "mode")},
-                                  "email": record.email})
+                                  "email": record.email}, report=compile_report(record.sql))
 
 
 async def delete_filter(request: web.Request) -> web.StreamResponse:

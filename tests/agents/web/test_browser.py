@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import tempfile
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -65,7 +67,7 @@ def screenshot(driver: object, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         height = driver.execute_script("return document.documentElement.scrollHeight")  # type: ignore[attr-defined]
-        driver.set_window_size(1400, min(max(height, 700), 4000))  # type: ignore[attr-defined]
+        driver.set_window_size(1400, min(max(height + 150, 700), 4000))  # type: ignore[attr-defined]  # + the window's own frame
         driver.save_screenshot(str(Path(folder) / f"{name}.png"))  # type: ignore[attr-defined]
         driver.set_window_size(1400, 1000)  # type: ignore[attr-defined]
 
@@ -84,6 +86,17 @@ def click_and_load(driver: object, css: str) -> None:
     page = driver.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
     driver.find_element(By.CSS_SELECTOR, css).click()  # type: ignore[attr-defined]
     until(lambda: expected_conditions.staleness_of(page)(driver), what=f"the page after clicking {css}")
+
+
+def worker_has(worker: WorkerProcess, filter_id: str, token: str) -> bool:
+    """Whether the worker's registry holds the filter (asked as its owner, should the API want a token)."""
+    url = f"http://{worker.settings.web_host}:{worker.settings.web_port}/filters/{filter_id}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 200
+    except urllib.error.HTTPError:
+        return False
 
 
 def hourly_total(driver: object) -> int:
@@ -111,6 +124,7 @@ def test_make_save_and_watch_a_filter_in_a_browser(browser: object, settings: Se
 
         d.get(web.url + "/")  # type: ignore[attr-defined]
         assert "Public filters" in d.find_element(By.TAG_NAME, "h1").text  # type: ignore[attr-defined]
+        screenshot(d, "0-signed-out")
         click_and_load(d, ".who a[href='/signin']")
         screenshot(d, "1-sign-in")
         d.find_element(By.ID, "token").send_keys(alice_token)  # type: ignore[attr-defined]
@@ -146,7 +160,7 @@ def test_make_save_and_watch_a_filter_in_a_browser(browser: object, settings: Se
         filter_url = d.current_url.split("?")[0]  # type: ignore[attr-defined]
         filter_id = filter_url.rsplit("/", 1)[1]
 
-        until(lambda: worker.get(f"/filters/{filter_id}")[0] == 200, what="the worker has the new filter")
+        until(lambda: worker_has(worker, filter_id, alice_token), what="the worker has the new filter")
         after = list(synthetic_messages(120, 2))
         matching = sum(1 for m in after if (ingest(m, bundled_codec).row["nDiaSources"] or 0) >= 5)
         assert 0 < matching < 120
@@ -159,6 +173,10 @@ def test_make_save_and_watch_a_filter_in_a_browser(browser: object, settings: Se
         plots = d.find_elements(By.CSS_SELECTOR, "table.records svg.lc")  # type: ignore[attr-defined]
         assert len(plots) == 10 and all(p.find_elements(By.CSS_SELECTOR, "circle.pt") for p in plots)
         screenshot(d, "5-filter-page")
+        click_and_load(d, f"a.button[href='/filters/{filter_id}/edit']")
+        assert d.find_element(By.ID, "sql").get_attribute("value") == GOOD_SQL  # type: ignore[attr-defined]
+        assert Select(d.find_element(By.ID, "streaming")).first_selected_option.get_attribute("value") == "lite"  # type: ignore[attr-defined]
+        screenshot(d, "5b-edit-filter")
         d.get(web.url + "/")  # type: ignore[attr-defined]
         row = d.find_element(By.XPATH, "//table[contains(@class,'data')]//tr[th/a[text()='Bright ones']]").text  # type: ignore[attr-defined]
         assert topic in row and "lite" in row
