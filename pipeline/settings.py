@@ -67,6 +67,9 @@ class Settings:
     data_dir: str = _doc("Worker state folder (Faust table stores).", str(REPO_ROOT / "data"))
     web_port: int = _doc("Port of the worker's web server.", 6066)
     web_host: str = _doc("Interface of the worker's web server.", "127.0.0.1")
+    ui_port: int = _doc("Port of the web pages (`run.py web`).", 6080)
+    ui_host: str = _doc("Interface of the web pages; behind a TLS proxy on another host, 0.0.0.0.", "127.0.0.1")
+    ui_kafka_address: str = _doc("Kafka address shown to users in the pages' consumer code (empty: the bootstrap servers).", "")
     batch_size: int = _doc("Alerts per micro-batch in the worker.", 500)
     batch_seconds: float = _doc("Longest wait to fill a micro-batch, seconds.", 0.2)
     session_timeout: float = _doc(

@@ -174,6 +174,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(settings_from(args), synthetic=args.synthetic, seed=args.seed)
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from agents.web.app import serve
+
+    with broker_for(settings_from(args)) as (settings, kafka, _):
+        serve(settings, kafka)
+    return 0
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with its errors on one line (usage is one `--help` away)."""
 
@@ -280,6 +288,7 @@ def parser() -> argparse.ArgumentParser:
     be.add_argument("--burst", type=int, default=0, help="send alerts in bursts of this size (bench pipeline)")
     be.add_argument("--every", type=float, default=40.0, help="seconds between bursts (bench pipeline)")
     be.add_argument("--minutes", type=float, default=5.0, help="duration (bench soak; its --rate defaults to 300)")
+    command("web", cmd_web, "serve the web pages: sign in, make, save and watch filters (ALERTFLOW_UI_HOST:ALERTFLOW_UI_PORT)")
     m = command("demo", cmd_demo, "the main job on the embedded default: broker, sample alerts replayed, a worker, results")
     m.add_argument("--synthetic", type=int, default=2000)
     m.add_argument("--seed", type=int, default=0)
