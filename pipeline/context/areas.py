@@ -8,7 +8,6 @@ Containment is mocpy's own (`MOC.contains_lonlat`), one vectorised call per area
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from io import BytesIO
@@ -20,6 +19,7 @@ import numpy as np
 from astropy.coordinates import Latitude, Longitude
 from mocpy import MOC
 
+from .bounded_file import read_bounded
 from .watchlist_chunks import ChunkBook, Record
 from .watchlist_record import check_settings
 
@@ -38,15 +38,7 @@ class InvalidArea(ValueError):
 
 def read_moc_file(path: str | Path, max_bytes: int = MAX_AREA_FILE_BYTES) -> MOC:
     """The MOC in the file at `path`, refused by its size before it is read."""
-    try:
-        size = os.stat(path).st_size
-        if size > max_bytes:
-            raise AreaFileError(f"{path}: {size:,} bytes; an area file may hold at most {max_bytes:,}")
-        with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)
-    except OSError as e:
-        raise AreaFileError(f"{path}: cannot read it ({e.strerror})") from None
-    return parse_moc(data, max_bytes)
+    return parse_moc(read_bounded(path, max_bytes, "an area file", AreaFileError), max_bytes)
 
 
 def parse_moc(data: bytes, max_bytes: int = MAX_AREA_FILE_BYTES) -> MOC:

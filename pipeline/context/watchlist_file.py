@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bounded_file import read_bounded
 from .watchlist_limits import MAX_FILE_BYTES, MAX_NAME_CHARS, MAX_RADIUS_ARCSEC, MAX_SOURCES
 
 COLUMNS = ("ra", "dec", "name", "radius")
@@ -63,15 +63,7 @@ class Sources:
 
 def read_watchlist_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> Sources:
     """The sources in the file at `path`, refused by its size before it is read."""
-    try:
-        size = os.stat(path).st_size
-        if size > max_bytes:
-            raise WatchlistFileError(f"{path}: {size:,} bytes; a watchlist file may hold at most {max_bytes:,}")
-        with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)  # a file that grew (or a pipe) still stops at the limit
-    except OSError as e:
-        raise WatchlistFileError(f"{path}: cannot read it ({e.strerror})") from None
-    return parse_watchlist(data, max_bytes)
+    return parse_watchlist(read_bounded(path, max_bytes, "a watchlist file", WatchlistFileError), max_bytes)
 
 
 def parse_watchlist(data: bytes, max_bytes: int = MAX_FILE_BYTES) -> Sources:
