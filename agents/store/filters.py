@@ -19,6 +19,7 @@ from agents.kafka.admin import delete_topics, ensure_topics, tail_records
 from agents.kafka.compacted import CompactedReader
 from agents.kafka.connection import KafkaConnection
 from agents.kafka.topology import core_topics, output_topic
+from pipeline.context.batch import BatchContext
 from pipeline.decode.schema_lookup import SchemaResolver
 from pipeline.decode.wire import DecodeError
 from pipeline.features.ingest import Ingested, ingest
@@ -71,16 +72,16 @@ async def recent_alerts(settings: Settings, kafka: KafkaConnection, per_partitio
     return items
 
 
-def records_for(record: FilterRecord, items: list[Ingested]) -> list[StreamRecord]:
-    """The records one filter emits for `items` (an e-mail filter's are shown as plain)."""
+def records_for(record: FilterRecord, items: list[Ingested], context: BatchContext | None = None) -> list[StreamRecord]:
+    """The records one filter emits for `items` (an e-mail filter's are shown as plain); `context`: their context rows."""
     shown = record if record.streams_to_kafka else replace(record, mode="plain")
     registry = FilterRegistry()
     registry.apply(shown.id.encode(), shown.to_json())
-    return list(stream_records(find_matches(registry, items), items, utc_stamp()))
+    return list(stream_records(find_matches(registry, items, context), items, utc_stamp()))
 
 
-def dry_run(record: FilterRecord, items: list[Ingested]) -> DryRun:
-    return DryRun(len(items), [r.value for r in records_for(record, items)])
+def dry_run(record: FilterRecord, items: list[Ingested], context: BatchContext | None = None) -> DryRun:
+    return DryRun(len(items), [r.value for r in records_for(record, items, context)])
 
 
 class FilterAdmin:
