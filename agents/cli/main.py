@@ -186,7 +186,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from agents.dev.bench_pipeline import Schedule, run_pipeline_bench
 
         schedule = Schedule(rate=args.rate, burst=args.burst, every=args.every)
-        return run_pipeline_bench(settings_from(args), args.alerts or 5000, args.filters, args.workers, schedule, args.seed)
+        return run_pipeline_bench(settings_from(args), args.alerts or 5000, args.filters, args.workers, schedule, args.seed,
+                                  args.catalogue_sources)
     elif args.what == "context":
         from agents.dev.bench_context import main as bench_context
 
