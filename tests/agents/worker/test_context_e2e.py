@@ -97,6 +97,10 @@ def test_real_lasair_filters_join_context_end_to_end(settings, tmp_path: Path, m
     saved = list(registry.records.values())
     assert len(saved) == len(REAL_LASAIR_FILTERS) + len(THREE_PART)
 
+    # an external Sherlock's row for an object with no host in the catalogue: it wins over the built-in one
+    external = (str(ids[5]).encode(), orjson.dumps({"classification": "NT", "catalogue_object_id": "external-host"}))
+    asyncio.run(publish(settings, kafka, settings.sherlock_topic, [external]))
+
     # alerts and their catalogue, then one worker with it
     out = cli(capsys, "replay", "--synthetic", str(ALERTS), "--seed", str(SEED), "--catalogue", str(tmp_path / "catalogue"), *bootstrap)
     catalogue = out.splitlines()[0].split("ALERTFLOW_CONTEXT_CATALOGUES=")[1]
@@ -113,6 +117,7 @@ def test_real_lasair_filters_join_context_end_to_end(settings, tmp_path: Path, m
     items = [ingest(m, resolver) for m in synthetic_messages(ALERTS, SEED)]
     inputs = ContextInputs(settings)
     inputs.tns.load_full(read_tns_file(tmp_path / "full2.csv"))
+    inputs.external.apply(*external)
     context = inputs.stage(builtin_classifier(catalogue.split(","), 1000)).lookup(items)
     expected = {r.topic: Counter(plain(r.key, r.value) for r in records_for(r, items, context)) for r in saved}
     by_name = {r.name: expected[r.topic] for r in saved}
@@ -124,6 +129,7 @@ def test_real_lasair_filters_join_context_end_to_end(settings, tmp_path: Path, m
     assert keys("form1") == keys("real1") == keys("real2") == {str(ids[k]).encode() for k in (0, 1, 2, 4)}
     classes = {orjson.loads(value)["class"] for _, value in by_name["form0"]}
     assert classes == {"SN", "NT"}  # Lasair's most common shape: the synthetic hosts give both
+    assert str(ids[5]).encode() in keys("form0")  # through the external row
     got = read_topics(settings.bootstrap, list(expected), sum(sum(c.values()) for c in expected.values()))
     assert got == {topic: counts for topic, counts in expected.items() if counts}
 
@@ -131,6 +137,12 @@ def test_real_lasair_filters_join_context_end_to_end(settings, tmp_path: Path, m
 def replayed_ends(out: str) -> dict[int, int]:
     """The next offset per partition `replay` printed."""
     return {int(p): int(e) for p, e in (pair.split(":") for pair in out.splitlines()[1].split("{")[1].rstrip(")}").split(", "))}
+
+
+async def publish(settings, kafka, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    async with ProducerSend(kafka, settings.max_message_bytes) as send:
+        for key, value in records:
+            await send(topic, key, value, None)
 
 
 async def save(settings, kafka, records: list[FilterRecord]) -> None:
