@@ -94,7 +94,7 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     alerts = app.topic(settings.alert_topic, value_serializer="raw", key_serializer="raw")
     worker = WorkerState(settings, kafka, app)
     app.alertflow = worker  # type: ignore[attr-defined]
-    # the catalogue loads before the worker joins its group (10 M sources: ~16 s to index, ~900 MB)
+    # the catalogue loads before the worker joins its group (10 M sources: 13-16 s to index, ~900 MB; README "Context tables")
     context = worker.context_inputs.stage(builtin_classifier(catalogue_paths(settings.context_catalogues), settings.sherlock_cache_objects))
     worker.stats.context_cost = context.cost_per_alert
     digests = register_digests(app, worker, settings)
