@@ -359,12 +359,12 @@ def test_usage_today_is_visible_per_filter(api: Api) -> None:
 
 
 def test_lasairs_three_part_form_is_built_as_lasair_builds_it(api: Api) -> None:
-    made = api.create(user="81", name="sn hosts", selected="objects.diaObjectId, sherlock_classifications.classification AS class",
+    made = api.create(user="91", name="sn hosts", selected="objects.diaObjectId, sherlock_classifications.classification AS class",
                       tables="objects, sherlock_classifications", conditions="sherlock_classifications.classification IN ('SN','NT')")
     assert made["sql"] == ("SELECT objects.diaObjectId, sherlock_classifications.classification AS class \nFROM objects, sherlock_classifications"
                            ' \nWHERE\n objects.diaObjectId=sherlock_classifications.diaObjectId AND\n'
                            ' sherlock_classifications.classification IN ("SN","NT")')
-    tns = api.create(user="81", name="tns", selected="objects.diaObjectId", tables="objects, crossmatch_tns")
+    tns = api.create(user="91", name="tns", selected="objects.diaObjectId", tables="objects, crossmatch_tns")
     assert f"watchlist_hits.wl_id={api.settings.tns_watchlist_id}" in tns["sql"]
     for request, message in [
         ({"sql": SQL, "selected": "objects.ra", "tables": "objects"}, "not both"),
@@ -373,8 +373,8 @@ def test_lasairs_three_part_form_is_built_as_lasair_builds_it(api: Api) -> None:
         ({"selected": "objects.ra", "tables": 5}, "tables must be text"),
         ({"sql": "SELECT objects.ra FROM objects, area_hits"}, "table area_hits is not built yet"),
     ]:
-        status, body = api.call("POST", "/filters", {"user": "81", "name": "refused", **request})
+        status, body = api.call("POST", "/filters", {"user": "91", "name": "refused", **request})
         assert status == 400 and message in body["error"], (request, body)
-    marker = api.create(user="81", name="marker after three-part", sql=SQL)
+    marker = api.create(user="91", name="marker after three-part", sql=SQL)
     api.shown(marker["id"])
-    assert sorted(f["name"] for f in api.listed().values() if f["user"] == "81") == ["marker after three-part", "sn hosts", "tns"]
+    assert sorted(f["name"] for f in api.listed().values() if f["user"] == "91") == ["marker after three-part", "sn hosts", "tns"]
