@@ -44,6 +44,15 @@ class Settings:
     backfill_alerts: int = _doc("Recent alerts per partition a changed filter is run over to seed its topic.", 500)
     dry_run_concurrency: int = _doc("Dry runs and back-fills a worker computes at once, each in a process of its own (off the stream's event loop).", 2)
     dry_run_queue: int = _doc("Dry runs and back-fills that may wait for one of those processes; past it the HTTP API answers 429 with Retry-After.", 4)
+    context_catalogues: str = _doc(
+        "Catalogue files (CSV or Parquet, comma-separated) of the built-in contextual classifier, loaded at worker start; empty: no built-in classifier.", "")
+    sherlock_cache_objects: int = _doc("Objects whose sherlock_classifications row the built-in classifier keeps cached.", 200_000)
+    sherlock_topic: str = _doc("Compacted topic of an external Sherlock's sherlock_classifications rows (key = diaObjectId); they win over built-in rows.",
+                               "alertflow-sherlock")
+    tns_topic: str = _doc("Compacted topic of the Transient Name Server set (key = tns_name), written by `tns load`.", "alertflow-tns")
+    tns_radius_arcsec: float = _doc("Radius within which an object matches a TNS object, arcsec (Lasair's).", 3.0)
+    tns_watchlist_id: int = _doc(
+        "wl_id of the TNS hits in watchlist_hits (Lasair's TNS_WATCHLIST_ID); 0 never collides with a user's watchlist (ids are positive).", 0)
     email_topic: str = _doc("Internal topic of e-mail-mode matches, keyed by filter id (one owner per filter).", "alertflow-email-matches")
     smtp_host: str = _doc("SMTP server for e-mail digests.", "127.0.0.1")
     smtp_port: int = _doc("SMTP port.", 25)

@@ -35,6 +35,8 @@ def isolated_settings(bootstrap: str, folder: Path) -> Settings:
         registry_topic=f"filters-{tag}",
         usage_topic=f"usage-{tag}",
         email_topic=f"email-{tag}",
+        sherlock_topic=f"sherlock-{tag}",
+        tns_topic=f"tns-{tag}",
         topic_prefix=f"t{tag}_",
         app_id=f"alertflow-{tag}",
         data_dir=str(folder / "data"),

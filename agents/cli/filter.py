@@ -10,14 +10,16 @@ from pathlib import Path
 
 from agents.kafka.connection import KafkaConnection
 from agents.kafka.reachable import check_reachable
-from agents.store.filters import FilterAdmin, ProducerSend, dry_run, load_state
+from agents.store.filters import FilterAdmin, ProducerSend, load_state
 from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.features.ingest import Ingested, with_features
 from pipeline.filters import FilterError
 from pipeline.settings import Settings
-from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create
+from pipeline.streams.dry_run import records_for
+from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create, filter_sql
 from pipeline.streams.usage import Usage
 from .filter_check import check
+from .filter_context import test_context
 
 NEEDS_BROKER = {"add", "update", "delete", "list", "show"}
 YES_NO = {"yes": True, "no": False}
@@ -28,6 +30,12 @@ def run_filter_command(args: argparse.Namespace, settings: Settings) -> int:
         return check(args.sql)
     if args.action == "test":
         return test_command(args, settings)
+    if args.action == "add":
+        try:
+            args.sql = filter_sql(args.sql, args.select, args.tables, args.where, settings.tns_watchlist_id)
+        except (InvalidFilter, FilterError) as error:
+            print(f"refused: {error}", file=sys.stderr)
+            return 2
     if not settings.bootstrap:
         print(f"filter {args.action}: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
         return 2
@@ -50,10 +58,13 @@ def test_command(args: argparse.Namespace, settings: Settings) -> int:
         except (DecodeError, OSError) as error:
             print(f"error: {path}: {error}", file=sys.stderr)
             return 1
-    result = dry_run(record, items)
-    for value in result.records[: args.limit]:
-        sys.stdout.buffer.write(value + b"\n")
-    print(f"matched {result.matched} of {result.alerts} alerts ({100 * result.rate:.1f}%)", file=sys.stderr)
+    context, present = test_context(args, settings, items)
+    found = records_for(record, items, context)
+    for shown in found[: args.limit]:
+        sys.stdout.buffer.write(shown.value + b"\n")
+    rate = len(found) / len(items) if items else 0.0
+    print(f"matched {len(found)} of {len(items)} alerts ({100 * rate:.1f}%)", file=sys.stderr)
+    print(f"context: {present}", file=sys.stderr)
     return 0
 
 

@@ -23,12 +23,14 @@ from agents.kafka.admin import ensure_topics
 from agents.kafka.connection import KafkaConnection, SecurityConfigError
 from agents.kafka.reachable import BrokerUnreachable, check_reachable
 from agents.kafka.topology import core_topics
+from pipeline.context.catalogue import CatalogueError
+from pipeline.context.tns import TnsError
 from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.settings import Settings
 from .replay import ReplayError
 
 # What a command may raise that is the user's environment, not a bug: shown as one line.
-USER_ERRORS = (KafkaError, OSError, BrokerError, BrokerUnreachable, SecurityConfigError, ReplayError)
+USER_ERRORS = (KafkaError, OSError, BrokerError, BrokerUnreachable, SecurityConfigError, ReplayError, CatalogueError, TnsError)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -81,6 +83,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not args.paths and not args.samples and args.synthetic is None:
         print("replay: give files, --samples, or --synthetic N", file=sys.stderr)
         return 2
+    if args.catalogue is not None and args.synthetic is None:
+        print("replay: --catalogue writes the catalogue of synthetic alerts: give --synthetic N too", file=sys.stderr)
+        return 2
     settings = settings_from(args)
     if not settings.bootstrap:
         print("replay: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP (see `run.py broker`)", file=sys.stderr)
@@ -92,11 +97,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
         check_paths(paths)
         messages, total = file_messages(paths, loop=args.loop), None
     kafka = reachable(settings)
+    if args.catalogue is not None:
+        write_catalogue(args.catalogue, args.synthetic, args.seed)
     asyncio.run(ensure_topics(kafka, core_topics(settings)))
     counted = Counted(messages)
     ends = asyncio.run(produce(kafka, settings.alert_topic, counted, rate=args.rate, total=total, progress=sys.stderr.isatty()))
     print(f"replayed {counted.n} messages on {settings.alert_topic} (next offset per partition: {dict(sorted(ends.items()))})")
     return 0
+
+
+def write_catalogue(folder: str, n_alerts: int, seed: int) -> None:
+    """The synthetic alerts' context catalogue (hosts, stars, QSOs), for the workers' ALERTFLOW_CONTEXT_CATALOGUES."""
+    from pipeline.synthetic.catalogue import write_synthetic_catalogue
+
+    paths = write_synthetic_catalogue(folder, n_alerts, seed)
+    print(f"catalogue of the {n_alerts} synthetic alerts: ALERTFLOW_CONTEXT_CATALOGUES={','.join(map(str, paths))}")
 
 
 class Counted:
@@ -133,6 +148,17 @@ def cmd_filter(args: argparse.Namespace) -> int:
     return run_filter_command(args, settings_from(args))
 
 
+def cmd_tns(args: argparse.Namespace) -> int:
+    from .tns import load
+
+    settings = settings_from(args)
+    if not settings.bootstrap:
+        print("tns load: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+        return 2
+    print(asyncio.run(load(args, settings, reachable(settings))))
+    return 0
+
+
 def cmd_consume(args: argparse.Namespace) -> int:
     from .consume import consume
 
@@ -160,7 +186,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from agents.dev.bench_pipeline import Schedule, run_pipeline_bench
 
         schedule = Schedule(rate=args.rate, burst=args.burst, every=args.every)
-        return run_pipeline_bench(settings_from(args), args.alerts or 5000, args.filters, args.workers, schedule, args.seed)
+        return run_pipeline_bench(settings_from(args), args.alerts or 5000, args.filters, args.workers, schedule, args.seed,
+                                  args.catalogue_sources)
+    elif args.what == "context":
+        from agents.dev.bench_context import main as bench_context
+
+        bench_context(args.sources, args.alerts or 3000, args.seed)
     elif args.what == "soak":
         from agents.dev.bench_soak import run_soak
 
@@ -232,6 +263,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--samples", action="store_true", help="the sample alerts shipped in the package (schemas/rubin/samples), after any files")
     r.add_argument("--synthetic", type=bounded_int(0), default=None, metavar="N", help="generate N synthetic v11 alerts")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--catalogue", metavar="FOLDER", help="with --synthetic: also write the alerts' context catalogue files there")
     f = command("filter", cmd_filter, "check, test and manage filters")
     fsub = f.add_subparsers(dest="action", required=True)
 
@@ -245,11 +277,16 @@ def parser() -> argparse.ArgumentParser:
     ft.add_argument("files", nargs="+")
     ft.add_argument("--mode", choices=["plain", "lite", "full"], default="plain")
     ft.add_argument("--limit", type=int, default=10, help="records to print (default 10)")
+    ft.add_argument("--catalogue", help="context catalogue files, comma-separated (default: ALERTFLOW_CONTEXT_CATALOGUES)")
+    ft.add_argument("--tns", metavar="FILE", help="a TNS objects CSV to match against (default: the TNS topic when a broker is given)")
     fa = action("add", "save a filter; prints its id and topic")
     fa.add_argument("--user", required=True)
     fa.add_argument("--name", required=True)
     fa.add_argument("--mode", required=True, choices=["plain", "lite", "full", "email"])
-    fa.add_argument("--sql", required=True)
+    fa.add_argument("--sql", help="the filter's SQL; or Lasair's three-part form: --select, --tables, --where")
+    fa.add_argument("--select", help="Lasair's `selected` part (with --tables and --where)")
+    fa.add_argument("--tables", help="Lasair's `tables` part: objects, sherlock_classifications, crossmatch_tns, ...")
+    fa.add_argument("--where", help="Lasair's `conditions` part (may be omitted)")
     fa.add_argument("--email")
     fa.add_argument("--description", default="")
     fa.add_argument("--public", action="store_true")
@@ -269,6 +306,12 @@ def parser() -> argparse.ArgumentParser:
     action("list", "every filter, a line each")
     fs = action("show", "one filter with today's volume")
     fs.add_argument("id")
+    t = command("tns", cmd_tns, "the Transient Name Server's objects, for crossmatch_tns")
+    tsub = t.add_subparsers(dest="action", required=True)
+    tl = with_bootstrap(tsub.add_parser("load", help="publish a TNS objects CSV (or .csv.zip) to the TNS topic",
+                                        description="a full file replaces the set; --incremental (a daily or hourly file) updates it"))
+    tl.add_argument("file")
+    tl.add_argument("--incremental", action="store_true", help="upsert the file's objects, remove none")
     c = command("consume", cmd_consume, "print a filter topic's records as JSON, one per line")
     c.add_argument("topic")
     c.add_argument("--group", help="consumer group (committed offsets: a known group gets only newer records)")
@@ -279,7 +322,7 @@ def parser() -> argparse.ArgumentParser:
     d = command("decode", cmd_decode, "print each alert's normalised JSON and its objects row", bootstrap=False)
     d.add_argument("files", nargs="+")
     be = command("bench", cmd_bench, "benchmarks (pipeline: on the embedded broker unless --bootstrap)")
-    be.add_argument("what", choices=["decode", "filters", "pipeline", "soak"])
+    be.add_argument("what", choices=["decode", "filters", "pipeline", "soak", "context"])
     be.add_argument("--alerts", type=int, default=None, help="alerts to run (decode: 2000, filters: 10000)")
     be.add_argument("--filters", type=int, default=1000, help="filters (bench filters)")
     be.add_argument("--seed", type=int, default=1)
@@ -287,6 +330,9 @@ def parser() -> argparse.ArgumentParser:
     be.add_argument("--rate", type=float, default=None, help="alerts/s sent (bench pipeline; default: as fast as possible)")
     be.add_argument("--burst", type=int, default=0, help="send alerts in bursts of this size (bench pipeline)")
     be.add_argument("--every", type=float, default=40.0, help="seconds between bursts (bench pipeline)")
+    be.add_argument("--sources", type=bounded_int(1), default=10_000_000, help="catalogue sources (bench context)")
+    be.add_argument("--catalogue-sources", type=bounded_int(0), default=1_000_000,
+                    help="random context sources beside the alerts' hosts (bench pipeline; 0: no context)")
     be.add_argument("--minutes", type=float, default=5.0, help="duration (bench soak; its --rate defaults to 300)")
     command("web", cmd_web, "serve the web pages: sign in, make, save and watch filters (ALERTFLOW_UI_HOST:ALERTFLOW_UI_PORT)")
     m = command("demo", cmd_demo, "the main job on the embedded default: broker, sample alerts replayed, a worker, results")

@@ -1,7 +1,9 @@
 """The main job on the embedded default, start to finish, with output a person can read.
 
-Broker and topics; four filters (plain, lite, full, e-mail); the bundled sample alerts, synthetic
-ones and a few broken messages replayed; a worker process; then what it did: records on each
+Broker and topics; five filters (plain, lite, full, e-mail, and one joining Sherlock's context
+classification, as Lasair users most often write); the bundled sample alerts, synthetic ones and a
+few broken messages replayed; a worker process with the synthetic alerts' context catalogue (host
+galaxies, stars, QSOs); then what it did: records on each
 filter's topic, the e-mail it sent (to a local SMTP server started for the demo), and what went to
 the dead-letter topic and why.
 """
@@ -29,6 +31,7 @@ from pipeline.decode import dead_letter
 from pipeline.settings import Settings
 from pipeline.streams.filter_record import FilterRecord
 from pipeline.synthetic.alerts import synthetic_messages
+from pipeline.synthetic.catalogue import write_synthetic_catalogue
 from schemas import SAMPLES
 from .broker import broker_for, free_port
 from .worker_process import WorkerProcess
@@ -46,6 +49,10 @@ DEMO_FILTERS = [
              "FROM objects WHERE objects.latestPairColourMag > 1.0"),
     dict(name="Northern movers", mode="email", email="astronomer@example.org",
          sql="SELECT objects.diaObjectId, objects.ra, objects.decl, objects.jump1 FROM objects WHERE objects.decl > 20 AND objects.jump1 > 5"),
+    dict(name="Supernova candidates", mode="plain",
+         sql="SELECT objects.diaObjectId, sherlock_classifications.classification AS class, sherlock_classifications.catalogue_object_id AS host, "
+             "sherlock_classifications.separationArcsec AS sep, objects.absMag FROM objects, sherlock_classifications "
+             'WHERE objects.diaObjectId=sherlock_classifications.diaObjectId AND sherlock_classifications.classification IN ("SN","NT")'),
 ]
 
 
@@ -91,7 +98,9 @@ def add_filters(settings: Settings, kafka: KafkaConnection) -> list[FilterRecord
 def run_demo(settings: Settings, synthetic: int, seed: int) -> int:
     embedded = not settings.bootstrap
     with broker_for(settings) as (settings, kafka, _), tempfile.TemporaryDirectory(prefix="alertflow-demo-") as tmp, LocalMailbox() as mailbox:
-        settings = replace(settings, data_dir=tmp, smtp_host="127.0.0.1", smtp_port=mailbox.port, digest_check_seconds=1.0)
+        catalogue = write_synthetic_catalogue(Path(tmp) / "catalogue", synthetic, seed)
+        settings = replace(settings, data_dir=tmp, smtp_host="127.0.0.1", smtp_port=mailbox.port, digest_check_seconds=1.0,
+                           context_catalogues=",".join(map(str, catalogue)))
         asyncio.run(ensure_topics(kafka, core_topics(settings)))
         filters = add_filters(settings, kafka)
         print("filters:")
@@ -103,7 +112,8 @@ def run_demo(settings: Settings, synthetic: int, seed: int) -> int:
         broken = broken_messages(samples[0])
         messages = itertools.chain(samples, synthetic_messages(synthetic, seed), broken)
         total = len(samples) + synthetic + len(broken)
-        print(f"\nreplaying {len(samples)} sample alerts, {synthetic} synthetic v11 alerts and {len(broken)} broken messages")
+        print(f"\nreplaying {len(samples)} sample alerts, {synthetic} synthetic v11 alerts and {len(broken)} broken messages;"
+              f"\nthe worker's context catalogue: {', '.join(p.name for p in catalogue)} (their hosts, stars and QSOs)")
         ends = asyncio.run(produce(kafka, settings.alert_topic, messages, total=total, progress=sys.stderr.isatty()))
 
         log_path = Path(tmp) / "worker.log"
@@ -156,6 +166,7 @@ def print_report(stats: dict, filters: list[FilterRecord], view: dict, firsts: d
     print(f"alerts processed   {stats['alerts_processed']}, {stats['records_produced']} records produced")
     print(f"worker rate        {stats['alerts_per_second']} alerts/s (first to last alert, one process)")
     print(f"dead-lettered      {stats['dead_lettered']} {stats['dead_letter_reasons']}")
+    print(f"context cost       {stats['context_ms_per_alert']} ms per alert, per source")
     print()
     for f in filters:
         usage = view.get(f.id, {}).get("usage_today", {})

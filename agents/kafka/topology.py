@@ -16,6 +16,15 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.email_topic, settings.partitions, settings.replication),
         TopicSpec(settings.registry_topic, 1, settings.replication, COMPACT),
         TopicSpec(settings.usage_topic, 1, settings.replication, COMPACT),
+        *context_topics(settings),
+    ]
+
+
+def context_topics(settings: Settings) -> list[TopicSpec]:
+    """The context sources' compacted topics: read whole by every worker, like the registry."""
+    return [
+        TopicSpec(settings.sherlock_topic, 1, settings.replication, COMPACT),
+        TopicSpec(settings.tns_topic, 1, settings.replication, COMPACT),
     ]
 
 

@@ -10,7 +10,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -20,10 +19,9 @@ from agents.kafka.compacted import CompactedReader
 from agents.kafka.connection import KafkaConnection
 from agents.kafka.topology import core_topics, output_topic
 from pipeline.decode.schema_lookup import SchemaResolver
-from pipeline.features.ingest import Ingested
 from pipeline.settings import Settings
 from pipeline.streams import filter_record
-from pipeline.streams.dry_run import Kept, Tally, records_for, tally_messages
+from pipeline.streams.dry_run import Kept, Tally, tally_messages
 from pipeline.streams.filter_record import FilterRecord
 from pipeline.streams.filter_registry import FilterRegistry
 from pipeline.streams.usage import UsageBook
@@ -33,20 +31,6 @@ log = logging.getLogger("alertflow.filters")
 BACKFILL_RECORDS = 10
 
 Send = Callable[[str, bytes, bytes | None, list[tuple[str, bytes]] | None], Awaitable[Any]]
-
-
-@dataclass
-class DryRun:
-    alerts: int
-    records: list[bytes]
-
-    @property
-    def matched(self) -> int:
-        return len(self.records)
-
-    @property
-    def rate(self) -> float:
-        return self.matched / self.alerts if self.alerts else 0.0
 
 
 class RecentMatches(Protocol):
@@ -77,9 +61,6 @@ def in_process(settings: Settings, kafka: KafkaConnection) -> RecentMatches:
 
     return run
 
-
-def dry_run(record: FilterRecord, items: list[Ingested]) -> DryRun:
-    return DryRun(len(items), [r.value for r in records_for(record, items)])
 
 
 class FilterAdmin:

@@ -12,12 +12,14 @@ import orjson
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
-from agents.store.filters import DryRun, dry_run, recent_alerts
+from agents.store.filters import recent_messages
 from pipeline.context.tables import CONTEXT_TABLES
+from pipeline.decode.schema_lookup import SchemaResolver
 from pipeline.features.columns import COLUMNS
 from pipeline.features.objects_ext import OBJECTS_EXT_COLUMNS
 from pipeline.filters import FilterError, compile_filter
 from pipeline.streams import filter_record
+from pipeline.streams.dry_run import Tally, tally_messages
 from pipeline.streams.filter_record import FilterRecord, InvalidFilter
 from pipeline.streams.topics import topic_clash
 from pipeline.streams.validation import parse_filter_request
@@ -48,11 +50,13 @@ def compile_report(sql: str) -> dict[str, Any]:
     return {"ok": True, "fields": list(compiled.output_fields)}
 
 
-async def dry_run_recent(state: WebState, sql: str, mode: str) -> DryRun:
-    """The dry run of `sql` over the recent alerts: the one place to switch to the worker's pool or API."""
+async def dry_run_recent(state: WebState, sql: str, mode: str) -> Tally:
+    """The dry run of `sql` over the recent alerts, off the page server's event loop (decoding is
+    CPU work): the one place to switch to the worker's pool or API."""
     record = filter_record.create(state.settings.topic_prefix, "0", "dry run", sql, mode if mode in ("plain", "lite", "full") else "plain")
-    items = await recent_alerts(state.settings, state.kafka, state.settings.backfill_alerts)
-    return await asyncio.to_thread(dry_run, record, items)
+    messages = await recent_messages(state.settings, state.kafka)
+    schemas = SchemaResolver(state.settings.schema_dir, state.settings.schema_registry_url)
+    return await asyncio.to_thread(tally_messages, record, messages, schemas, SHOWN_RECORDS)
 
 
 def form_values(form: Any, old: FilterRecord | None) -> dict[str, Any]:
@@ -125,8 +129,8 @@ async def handle_form(request: web.Request, old: FilterRecord | None) -> web.Str
             result = await dry_run_recent(state, values["sql"], values["mode"])
         except KafkaError as error:
             return page(request, old, values, status=503, report=report, error=f"Not run: the broker did not answer ({error})")
-        run = {"alerts": result.alerts, "matched": result.matched, "rate": result.rate,
-               "records": [shown(0, None, v) for v in result.records[-SHOWN_RECORDS:]]}
+        run = {"alerts": result.alerts, "matched": result.records, "rate": result.rate,
+               "records": [shown(0, None, kept.value) for kept in result.kept]}
     return page(request, old, values, status=200 if report["ok"] else 400, report=report, run=run)
 
 

@@ -14,7 +14,7 @@ from faust.web import Request, Response, View
 
 from agents.store.filters import FilterAdmin
 from pipeline.filters import FilterError
-from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create
+from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create, filter_sql
 from pipeline.streams.usage import Usage
 from .dry_runs import Busy, DryRunPool, PoolFailed
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 MAX_SHOWN = 100  # records a dry run answers with: each is kept in memory until the run ends
 EDITABLE = {"name", "sql", "mode", "description", "active", "public", "email", "quota_bytes"}
+THREE_PART = ("selected", "tables", "conditions")  # Lasair's form of a new filter, instead of "sql"
 
 
 def filter_json(record: FilterRecord, usage: Usage | None) -> dict[str, Any]:
@@ -34,6 +35,11 @@ def refusal(view: View, error: Exception) -> Response:
     if isinstance(error, FilterError):
         body.update(line=error.line, column=error.column, cause=error.cause, suggestions=list(error.suggestions))
     return view.json(body, status=400)
+
+
+def new_filter_sql(body: dict[str, Any], tns_watchlist_id: int) -> str:
+    """A new filter's SQL: `sql`, or built from Lasair's three parts."""
+    return filter_sql(body.get("sql"), *(body.get(k) for k in THREE_PART), tns_watchlist_id)
 
 
 async def body_of(request: Request) -> dict[str, Any]:
@@ -76,11 +82,12 @@ def register_filter_api(app: faust.App, worker: WorkerState) -> None:
         async def post(self, request: Request) -> Response:
             try:
                 body = await body_of(request)
-                unknown = set(body) - EDITABLE - {"user"}
+                unknown = set(body) - EDITABLE - {"user", *THREE_PART}
                 if unknown:
                     raise InvalidFilter(f"unknown fields: {', '.join(sorted(unknown))}")
                 fields = {k: body[k] for k in EDITABLE - {"name", "sql", "mode"} if k in body}
-                record, seeded = await admin().add(str(body.get("user", "")), body.get("name", ""), body.get("sql", ""),
+                sql = new_filter_sql(body, worker.settings.tns_watchlist_id)
+                record, seeded = await admin().add(str(body.get("user", "")), body.get("name", ""), sql,
                                                    body.get("mode", "plain"), **fields)
             except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError) as error:
                 return refusal(self, error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,8 @@ class WorkerStats:
     last_object: dict[str, Any] | None = None
     # per record: its alert's timestamp -> the broker acknowledged it, seconds; bounded, so memory stays flat
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+    # seconds per alert of each context source so far (the worker's ContextStage.cost_per_alert)
+    context_cost: Callable[[], dict[str, float]] = dict
 
     def delivered(self, alert_timestamps: list[float], now: float) -> None:
         self.latencies.extend(now - t for t in alert_timestamps)
@@ -63,4 +65,5 @@ class WorkerStats:
             "last_alert_at": self.last_at,
             "latency_seconds": self.latency_percentiles(),
             "last_object": self.last_object,
+            "context_ms_per_alert": {name: round(s * 1000, 4) for name, s in self.context_cost().items()},
         }

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from pipeline.context.batch import BatchContext
 from pipeline.decode.schema_lookup import SchemaResolver
 from pipeline.decode.wire import DecodeError, SchemaLookup
 from pipeline.features.ingest import Ingested, ingest
@@ -54,15 +55,16 @@ def newest(kept: Sequence[Kept], keep: int) -> list[Kept]:
     return sorted(kept, key=lambda k: k.when)[-keep:] if keep > 0 else []  # [-0:] would be all
 
 
-def records_for(record: FilterRecord, items: Sequence[Ingested]) -> list[StreamRecord]:
-    """The records one filter emits for `items` (an e-mail filter's are shown as plain).
+def records_for(record: FilterRecord, items: Sequence[Ingested], context: BatchContext | None = None) -> list[StreamRecord]:
+    """The records one filter emits for `items` (an e-mail filter's are shown as plain); `context`:
+    their context rows (without it, a filter joining a context table matches nothing).
 
     The only place a dry run calls the fan-out, so a change of its signature is made here once.
     """
     shown = record if record.streams_to_kafka else replace(record, mode="plain")
     registry = FilterRegistry()
     registry.apply(shown.id.encode(), shown.to_json())
-    return list(stream_records(find_matches(registry, items), items, utc_stamp()))
+    return list(stream_records(find_matches(registry, items, context), items, utc_stamp()))
 
 
 def tally(record: FilterRecord, items: Sequence[Ingested], keep: int) -> Tally:

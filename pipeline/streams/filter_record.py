@@ -13,7 +13,9 @@ from typing import Any
 
 import orjson
 
+from pipeline.context.sources_stage import AVAILABLE_TABLES
 from pipeline.filters import compile_filter
+from pipeline.filters.query_builder import build_query
 from .topics import filter_topic, valid_user_id
 
 MODES = ("plain", "lite", "full", "email")
@@ -80,10 +82,32 @@ def validate(record: FilterRecord) -> FilterRecord:
     if record.quota_bytes > MAX_QUOTA_BYTES:
         raise InvalidFilter(f"daily quota must be 1 to {MAX_QUOTA_BYTES} bytes (10 GB), got {record.quota_bytes}")
     compiled = compile_filter(record.sql)  # raises FilterError with position and cause
+    unbuilt = sorted({table for table, _ in compiled.joins} - AVAILABLE_TABLES)
+    if unbuilt:
+        raise InvalidFilter(f"table {', '.join(unbuilt)} is not built yet: no source fills it, so a filter joining it cannot be saved")
     clash = RESERVED_FIELDS.intersection(compiled.output_fields)
     if clash:
         raise InvalidFilter(f"output field {sorted(clash)[0]!r} is reserved: every record carries its own; use another alias")
     return record
+
+
+def filter_sql(sql: str | None, selected: str | None, tables: str | None, conditions: str | None, tns_watchlist_id: int) -> str:
+    """A filter's SQL as given, or built from Lasair's three-part form as Lasair builds it (never both)."""
+    parts = {"selected": selected, "tables": tables, "conditions": conditions}
+    given = {k: v for k, v in parts.items() if v is not None}
+    if not given:
+        if sql is None:
+            raise InvalidFilter("no filter given: the SQL, or Lasair's three-part form (selected, tables, conditions)")
+        return sql
+    if sql is not None:
+        raise InvalidFilter("give either the SQL or Lasair's three-part form (selected, tables, conditions), not both")
+    missing = [k for k in ("selected", "tables") if k not in given]
+    if missing:
+        raise InvalidFilter(f"the three-part form needs {' and '.join(missing)} (conditions may be empty)")
+    wrong = [k for k, v in given.items() if not isinstance(v, str)]
+    if wrong:
+        raise InvalidFilter(f"{wrong[0]} must be text")
+    return build_query(given["selected"], given["tables"], conditions, available=AVAILABLE_TABLES, tns_watchlist_id=tns_watchlist_id)
 
 
 def create(prefix: str, user: str, name: str, sql: str, mode: str, **fields: Any) -> FilterRecord:

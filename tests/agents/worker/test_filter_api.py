@@ -382,3 +382,25 @@ def test_dry_runs_past_the_pool_and_its_queue_get_429_with_retry_after(api: Api)
     assert status == 200 and body["matched"] == done[0]["matched"], "places are given back"
     status, body = api.call("POST", "/filters-dry-run", {"sql": SQL, "limit": 101})
     assert status == 400 and body["error"] == "limit: at most 100 records are shown, not 101"
+
+
+def test_lasairs_three_part_form_is_built_as_lasair_builds_it(api: Api) -> None:
+    made = api.create(user="91", name="sn hosts", selected="objects.diaObjectId, sherlock_classifications.classification AS class",
+                      tables="objects, sherlock_classifications", conditions="sherlock_classifications.classification IN ('SN','NT')")
+    assert made["sql"] == ("SELECT objects.diaObjectId, sherlock_classifications.classification AS class \nFROM objects, sherlock_classifications"
+                           ' \nWHERE\n objects.diaObjectId=sherlock_classifications.diaObjectId AND\n'
+                           ' sherlock_classifications.classification IN ("SN","NT")')
+    tns = api.create(user="91", name="tns", selected="objects.diaObjectId", tables="objects, crossmatch_tns")
+    assert f"watchlist_hits.wl_id={api.settings.tns_watchlist_id}" in tns["sql"]
+    for request, message in [
+        ({"sql": SQL, "selected": "objects.ra", "tables": "objects"}, "not both"),
+        ({"selected": "objects.ra"}, "the three-part form needs tables"),
+        ({"selected": "objects.ra", "tables": "objects, area:2"}, "no data source for area_hits yet"),
+        ({"selected": "objects.ra", "tables": 5}, "tables must be text"),
+        ({"sql": "SELECT objects.ra FROM objects, area_hits"}, "table area_hits is not built yet"),
+    ]:
+        status, body = api.call("POST", "/filters", {"user": "91", "name": "refused", **request})
+        assert status == 400 and message in body["error"], (request, body)
+    marker = api.create(user="91", name="marker after three-part", sql=SQL)
+    api.shown(marker["id"])
+    assert sorted(f["name"] for f in api.listed().values() if f["user"] == "91") == ["marker after three-part", "sn hosts", "tns"]
