@@ -17,11 +17,12 @@ import pytest
 
 from agents.cli.main import main
 from agents.dev.worker_process import WorkerProcess, settings_env
-from agents.store.filters import FilterAdmin, ProducerSend, load_state, records_for
+from agents.store.filters import FilterAdmin, ProducerSend, load_state
 from pipeline.context.sources_stage import ContextInputs, builtin_classifier
 from pipeline.context.tns import read_tns_file
 from pipeline.decode.schema_lookup import SchemaResolver
 from pipeline.features.ingest import ingest
+from pipeline.streams.dry_run import records_for
 from pipeline.streams.filter_record import FilterRecord, create
 from pipeline.synthetic.alerts import object_alerts, synthetic_messages
 from tests.conftest import connection
