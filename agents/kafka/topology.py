@@ -16,6 +16,10 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.email_topic, settings.partitions, settings.replication),
         TopicSpec(settings.registry_topic, 1, settings.replication, COMPACT),
         TopicSpec(settings.usage_topic, 1, settings.replication, COMPACT),
+        # annotations: who may annotate under which topic, the latest annotation per (object, topic), and their intake
+        TopicSpec(settings.annotator_topic, 1, settings.replication, COMPACT),
+        TopicSpec(settings.annotation_topic, 1, settings.replication, COMPACT),
+        TopicSpec(settings.annotation_input_topic, settings.partitions, settings.replication),
     ]
 
 

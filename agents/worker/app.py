@@ -25,6 +25,7 @@ from pipeline.observe.stats import WorkerStats
 from pipeline.settings import Settings
 from pipeline.streams.filter_registry import FilterRegistry
 from pipeline.streams.usage import UsageBook
+from .annotation_api import AnnotationState, register_annotations
 from .batch import BatchProcessor, Headers
 from .digest_agent import register_digests
 from .faust_fetch import cap_fetch_wait
@@ -93,6 +94,8 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     app.alertflow = worker  # type: ignore[attr-defined]
     digests = register_digests(app, worker, settings)
     metrics = register_metrics(app, worker, digests)
+    annotating = AnnotationState(settings, worker.registry)
+    worker.reader.handlers.update(annotating.handlers(worker.reader))
 
     @app.task
     async def follow_registry() -> None:
@@ -115,6 +118,9 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         crash=app.crash,
         observe_latency=metrics.observe_latency,
     )
+    batches.latest = annotating.latest
+    batches.context.sources.append(annotating.source)
+    register_annotations(app, worker, annotating, batches)
 
     @app.agent(alerts, name="ingest")
     async def ingest_alerts(stream: faust.StreamT) -> None:
