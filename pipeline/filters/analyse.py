@@ -150,7 +150,8 @@ class Builder:
                 fields.append((item.alias, self._output(item.this)))
             else:
                 value = self._output(item)
-                name = value.name.rpartition(".")[2] if isinstance(value, Col) and isinstance(item, exp.Column) else None
+                column = json_sql.column_of(value)
+                name = column.name.rpartition(".")[2] if isinstance(column, Col) and isinstance(item, exp.Column) else None
                 fields.append((name or item.sql(dialect="mysql"), value))
         return fields
 

@@ -110,6 +110,11 @@ def as_text(ir: Node) -> Node:
     return Op("json_text", STR, (ir,)) if ir.type == JSON else ir
 
 
+def column_of(ir: Node) -> Node:
+    """The column a selected value shows (a JSON column is selected as its text, named as the column)."""
+    return ir.args[0] if isinstance(ir, Op) and ir.helper == "json_text" else ir
+
+
 def as_number(ir: Node) -> Node:
     """A JSON value where a number is wanted: MariaDB's val_real; other values unchanged."""
     return Op("json_number", FLOAT, (ir,)) if ir.type == JSON else ir
