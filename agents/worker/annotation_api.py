@@ -73,8 +73,9 @@ class AnnotationState:
 def viewer(request: Request, body: dict[str, Any]) -> str | None:
     """Who submits: until token auth lands, the `X-Alertflow-User` header or the body's `user` field, as
     the command line's --user (trusted: put the API behind an authenticating proxy meanwhile)."""
-    user = request.headers.get(USER_HEADER)
-    return user if user is not None else body.pop("user", None)
+    in_body = body.pop("user", None)
+    header = request.headers.get(USER_HEADER)
+    return header if header is not None else in_body
 
 
 def register_annotations(app: faust.App, worker: WorkerState, state: AnnotationState, batches: BatchProcessor) -> None:

@@ -78,6 +78,8 @@ def _path_literal(b: Builder, node: exp.JSONExtract) -> tuple[str, int | None]:
     """The path as written (the string literal after the first argument) and where it starts."""
     start = node.meta.get("start") if node.meta else None
     tokens = _DIALECT.tokenize(b.sql[start:]) if start is not None else []
+    if not tokens or tokens[0].text.upper() != "JSON_EXTRACT":
+        b.fail(node, "the -> operator is not supported (MariaDB has none): write JSON_EXTRACT(doc, '$.path')")
     depth, at = 0, None
     for i, token in enumerate(tokens):
         if token.token_type == TokenType.L_PAREN:

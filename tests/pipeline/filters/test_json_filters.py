@@ -76,6 +76,7 @@ def test_selected_json_values_are_their_json_text() -> None:
     ("JSON_UNQUOTE(JSON_EXTRACT(a.classdict, '$.a')) > 0.5", "0.5", "JSON_UNQUOTE gives a string"),
     ("COALESCE(JSON_EXTRACT(a.classdict, '$.a'), 0) > 1", "JSON_EXTRACT", "a JSON value cannot be one of the values of COALESCE"),
     ("JSON_EXTRACT(a.diaObjectId, '$.a') > 1", "a.diaObjectId", "JSON_EXTRACT reads a JSON document"),
+    ("a.classdict->'$.a' > 1", "a.classdict->", "the -> operator is not supported"),
 ])
 def test_refusals_say_where_and_why(expression: str, token: str, cause: str) -> None:
     sql = f"SELECT objects.diaObjectId {FROM}{expression}"
