@@ -36,6 +36,14 @@ class Settings:
     token_cache_seconds: float = _doc(
         "How long a worker skips re-hashing a token it has verified, seconds; a new token, a revoked one or a disabled user counts at once.", 60.0
     )
+    annotator_topic: str = _doc("Compacted topic of annotators (key = topic name): the outside classifiers allowed to annotate objects, each with its owner.",
+                                "alertflow-annotators")
+    annotation_topic: str = _doc("Compacted topic of the latest annotation per object and annotator (key = <diaObjectId>/<topic>): the store every worker re-reads.",
+                                 "alertflow-annotations")
+    annotation_input_topic: str = _doc("Topic high-volume classifiers send annotations to: JSON with Lasair's fields and the annotator owner's user id.",
+                                       "alertflow-annotations-in")
+    latest_objects_max: int = _doc("Objects whose latest objects row a worker keeps for filters run when an annotation arrives (least recently used "
+                                   "dropped first; about 1.6 KB each, so 160 MB at the default).", 100_000)
     max_active_filters: int = _doc("Active filters one user may have through the HTTP API (the command line is not limited).", 20)
     dry_runs_per_minute: int = _doc("Dry-runs one user may start per minute through the HTTP API; past it, 429 with Retry-After.", 10)
     topic_prefix: str = _doc("Prefix of every filter's output topic (then user id and sanitised name).", "lasair_")

@@ -159,6 +159,12 @@ def cmd_tns(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_annotations(args: argparse.Namespace) -> int:
+    from .annotations import run_annotations_command
+
+    return run_annotations_command(args, settings_from(args))
+
+
 def cmd_consume(args: argparse.Namespace) -> int:
     from .consume import consume
 
@@ -312,6 +318,23 @@ def parser() -> argparse.ArgumentParser:
                                         description="a full file replaces the set; --incremental (a daily or hourly file) updates it"))
     tl.add_argument("file")
     tl.add_argument("--incremental", action="store_true", help="upsert the file's objects, remove none")
+    an = command("annotator", cmd_annotations, "register annotators (outside classifiers) and their owners")
+    ansub = an.add_subparsers(dest="action", required=True)
+    ana = with_bootstrap(ansub.add_parser("add", help="register an annotator topic for a user (only they may annotate under it)"))
+    ana.add_argument("--user", required=True)
+    ana.add_argument("--topic", required=True)
+    ana.add_argument("--description", default="")
+    ana.add_argument("--url", default="")
+    ana.add_argument("--public", action="store_true", help="list it for other users (anyone may filter on its annotations)")
+    at = command("annotate", cmd_annotations, "store an annotation of an object under your annotator topic")
+    at.add_argument("--user", required=True, help="your user id (the annotator topic's owner)")
+    at.add_argument("--topic", required=True)
+    at.add_argument("--object", required=True, help="the diaObjectId")
+    at.add_argument("--classification", required=True)
+    at.add_argument("--version", default="0.1")
+    at.add_argument("--explanation", default="")
+    at.add_argument("--classdict", default="{}", help="a JSON object, at most 4096 bytes as JSON text")
+    at.add_argument("--url", default="")
     c = command("consume", cmd_consume, "print a filter topic's records as JSON, one per line")
     c.add_argument("topic")
     c.add_argument("--group", help="consumer group (committed offsets: a known group gets only newer records)")

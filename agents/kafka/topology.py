@@ -16,6 +16,8 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.email_topic, settings.partitions, settings.replication),
         TopicSpec(settings.registry_topic, 1, settings.replication, COMPACT),
         TopicSpec(settings.usage_topic, 1, settings.replication, COMPACT),
+        # annotations sent over Kafka by high-volume classifiers, checked before they are stored
+        TopicSpec(settings.annotation_input_topic, settings.partitions, settings.replication),
         *context_topics(settings),
     ]
 
@@ -25,6 +27,9 @@ def context_topics(settings: Settings) -> list[TopicSpec]:
     return [
         TopicSpec(settings.sherlock_topic, 1, settings.replication, COMPACT),
         TopicSpec(settings.tns_topic, 1, settings.replication, COMPACT),
+        # annotations: who may annotate under which topic, and the latest annotation per (object, topic)
+        TopicSpec(settings.annotator_topic, 1, settings.replication, COMPACT),
+        TopicSpec(settings.annotation_topic, 1, settings.replication, COMPACT),
     ]
 
 

@@ -26,6 +26,7 @@ from pipeline.observe.stats import WorkerStats
 from pipeline.settings import Settings
 from pipeline.streams.filter_registry import FilterRegistry
 from pipeline.streams.usage import UsageBook
+from .annotation_api import AnnotationState, register_annotations
 from .batch import BatchProcessor, Headers
 from .digest_agent import register_digests
 from .faust_fetch import cap_fetch_wait
@@ -99,6 +100,8 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     worker.stats.context_cost = context.cost_per_alert
     digests = register_digests(app, worker, settings)
     metrics = register_metrics(app, worker, digests)
+    annotating = AnnotationState(settings, worker.registry)
+    worker.reader.handlers.update(annotating.handlers(worker.reader))
 
     @app.task
     async def follow_registry() -> None:
@@ -122,6 +125,9 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         observe_latency=metrics.observe_latency,
         context=context,
     )
+    batches.latest = annotating.latest
+    batches.context.sources.append(annotating.source)
+    register_annotations(app, worker, annotating, batches)
 
     @app.agent(alerts, name="ingest")
     async def ingest_alerts(stream: faust.StreamT) -> None:

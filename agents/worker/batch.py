@@ -17,6 +17,9 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pipeline.context.batch import BatchContext
+from pipeline.context.latest_objects import LatestObjects
+from pipeline.context.sources_annotations import AnnotationFilters, remember
 from pipeline.context.stage import ContextStage
 from pipeline.decode.dead_letter import dead_letter_headers
 from pipeline.decode.schema_lookup import SchemaNotFetched
@@ -83,6 +86,8 @@ class BatchProcessor:
     observe_latency: Callable[[float], None] = lambda seconds: None
     # the context tables filters join (Sherlock, TNS, watchlists, areas, annotations)
     context: ContextStage = field(default_factory=ContextStage)
+    # each processed alert's objects row, for filters run when an annotation arrives (None: not kept)
+    latest: LatestObjects | None = None
 
     async def process(self, events: Sequence[Event]) -> tuple[asyncio.Task, int]:
         """One micro-batch, up to its records being sent; returns the task that releases it once they
@@ -96,6 +101,8 @@ class BatchProcessor:
             event.message.incref()
         good, bad = await self.decode(events)
         items = [item for _, item in good]
+        if self.latest is not None:
+            remember(self.latest, items)
         dead = [await self.dead_letter(event, error) for event, error in bad]
         records, produced, size = await self.fan_out(items)
         sent_at = [event.message.timestamp for event, item in good for _ in range(produced[id(item.alert)])]
@@ -131,14 +138,20 @@ class BatchProcessor:
         self.stats.dead_lettered[error.reason] += 1
         return await self.send(self.dead_letter_topic, msg.key, msg.value, headers)
 
-    def outputs(self, items: Sequence[Ingested], utc: str) -> tuple[list[Match], Iterator[StreamRecord], Iterator[EmailMatch]]:
-        """Which filters matched, their Kafka records and their e-mail matches: the one place that calls fan-out."""
-        matches = find_matches(self.registry, items, self.context.lookup(items))
+    def outputs(self, items: Sequence[Ingested], utc: str, context: BatchContext | None = None,
+                registry: FilterRegistry | AnnotationFilters | None = None) -> tuple[list[Match], Iterator[StreamRecord], Iterator[EmailMatch]]:
+        """Which filters matched, their Kafka records and their e-mail matches: the one place that calls fan-out.
+
+        By default every active filter over the context sources' rows; `context`/`registry` narrow a run
+        (an arriving annotation: its object with its context rows, the filters joining annotations)."""
+        context = context if context is not None else self.context.lookup(items)
+        matches = find_matches(registry or self.registry, items, context)
         return matches, stream_records(matches, items, utc), email_matches(matches, items, utc, self.emails.clock())
 
-    async def fan_out(self, items: list[Ingested]) -> tuple[list[asyncio.Future], Counter[int], int]:
+    async def fan_out(self, items: list[Ingested], context: BatchContext | None = None,
+                      registry: FilterRegistry | AnnotationFilters | None = None) -> tuple[list[asyncio.Future], Counter[int], int]:
         """Produce every admitted record; returns the deliveries, the records per alert (by id) and their bytes."""
-        matches, records, emails = self.outputs(items, utc_stamp())
+        matches, records, emails = self.outputs(items, utc_stamp(), context, registry)
         for match in matches:
             self.usage.matched(match.filter.record.id, len(match.rows))
         pending, produced, size = [], Counter[int](), 0
@@ -151,6 +164,19 @@ class BatchProcessor:
         for email_match in emails:
             pending.append(await self.emails.send_match(email_match))
         return pending, produced, size
+
+    async def run_for_object(self, item: Ingested, context: BatchContext, registry: FilterRegistry | AnnotationFilters) -> int:
+        """One object with these context rows (an arriving annotation), through the same fan-out as alerts:
+        records in each filter's mode and headers, counted against its quota. Returns the records
+        produced, once the broker acknowledged them; a failed delivery stops the worker, as for alerts."""
+        deliveries, produced, _ = await self.fan_out([item], context, registry)
+        try:
+            await asyncio.gather(*deliveries)
+        except Exception as exc:  # noqa: BLE001 - whatever failed, stop as a failed batch does
+            log.critical("could not deliver a record of an annotation-triggered run, stopping: %r", exc)
+            await self.crash(exc)
+            raise
+        return sum(produced.values())
 
     async def release_when_delivered(self, events: Sequence[Event], deliveries: list[asyncio.Future], sent_at: list[float]) -> None:
         """Drop the batch's extra hold on its messages once every record it caused is on the broker.

@@ -1,9 +1,9 @@
 """A worker's context sources, built from settings: the built-in classifier's catalogue, and the rows
 it follows on compacted topics (an external Sherlock's, the TNS set).
 
-Every worker has both sources even with nothing configured: an external Sherlock may publish rows
-at any time and `tns load` may fill the TNS set, so filters joining their tables can always be
-saved (`AVAILABLE_TABLES`); tables no source fills yet are refused at save time.
+Every worker has these sources even with nothing configured: an external Sherlock may publish rows
+at any time, `tns load` may fill the TNS set and annotators may annotate, so filters joining their
+tables can always be saved (`tables.AVAILABLE_TABLES`); tables no source fills yet are refused at save time.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from .tns import TnsSet
 
 log = logging.getLogger("alertflow.context")
 
-AVAILABLE_TABLES: frozenset[str] = frozenset(SherlockSource.tables + TnsSource.tables)
 
 Handler = Callable[[bytes | None, bytes | None], None]
 

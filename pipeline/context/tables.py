@@ -103,3 +103,7 @@ ANNOTATIONS = ContextTable('annotations', 'the latest annotation per (object, an
 ))
 
 CONTEXT_TABLES: dict[str, ContextTable] = {t.name: t for t in (SHERLOCK_CLASSIFICATIONS, CROSSMATCH_TNS, WATCHLIST_HITS, AREA_HITS, ANNOTATIONS)}
+
+# The tables some source in every worker fills (pipeline/context/sources_*.py): filters may join
+# these; a filter joining another is refused at save time, naming it.
+AVAILABLE_TABLES: frozenset[str] = frozenset({SHERLOCK_CLASSIFICATIONS.name, CROSSMATCH_TNS.name, WATCHLIST_HITS.name, ANNOTATIONS.name})

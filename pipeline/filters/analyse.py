@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from sqlglot import exp
 
+from . import json_sql
 from .errors import FilterError, closest, node_offset, subquery_offset
 from .functions import FUNCTION_NAMES, FUNCTIONS, anonymous
 from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, Col, Const, Node, Op, balanced, cast, fold, null_is_false
@@ -103,7 +104,7 @@ class Builder:
 
     def numeric(self, node: exp.Expression, cause: str | None = None) -> Node:
         """A number: predicates count as 0/1, a bare NULL becomes a NULL BIGINT."""
-        ir = self.build(node)
+        ir = json_sql.as_number(self.build(node))
         if ir.type == STR:
             self.fail(node, cause or "expected a number here, not a string")
         return Const(None, INT) if ir.type == NULL else cast(ir, INT) if ir.type == BOOL else ir
@@ -113,7 +114,7 @@ class Builder:
 
     def boolean(self, node: exp.Expression) -> Node:
         """A truth value: a number is true when non-zero, as in MySQL."""
-        ir = self.build(node)
+        ir = json_sql.as_number(self.build(node))
         if ir.type == STR:
             self.fail(node, "expected a condition here, not a string")
         if ir.type == NULL:
@@ -122,6 +123,7 @@ class Builder:
 
     def unify(self, pairs: Sequence[tuple[Node, exp.Expression]], context: str) -> tuple[str, list[Node]]:
         """One common type for values that meet (compared, or alternatives of one result)."""
+        json_sql.refuse_in_unify(self, list(pairs), context)
         types = {ir.type for ir, _ in pairs} - {NULL}
         if STR in types and len(types) > 1:
             culprit = next(node for ir, node in pairs if ir.type not in (STR, NULL))
@@ -143,18 +145,19 @@ class Builder:
         fields: list[tuple[str, Node]] = []
         for item in items:
             if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
-                fields.extend((r.column, Col(r.key, r.kind)) for r in self.resolver.star(item))
+                fields.extend((r.column, json_sql.as_text(Col(r.key, r.kind))) for r in self.resolver.star(item))
             elif isinstance(item, exp.Alias):
                 fields.append((item.alias, self._output(item.this)))
             else:
                 value = self._output(item)
-                name = value.name.rpartition(".")[2] if isinstance(value, Col) and isinstance(item, exp.Column) else None
+                column = json_sql.column_of(value)
+                name = column.name.rpartition(".")[2] if isinstance(column, Col) and isinstance(item, exp.Column) else None
                 fields.append((name or item.sql(dialect="mysql"), value))
         return fields
 
     def _output(self, node: exp.Expression) -> Node:
         """MySQL returns predicates as 1/0."""
-        ir = self._value(node)
+        ir = json_sql.as_text(self._value(node))
         return cast(ir, INT) if ir.type == BOOL else ir
 
     def _value(self, node: exp.Expression) -> Node:
@@ -239,6 +242,8 @@ class Builder:
             if not isinstance(node, (exp.EQ, exp.NullSafeEQ)):
                 self.fail(node.this, "tables are joined on diaObjectId equality only")
             return Const(True, BOOL)  # the join itself: every joined row shares the object id
+        if json_sql.involves_json(self, node.this, node.expression):
+            return json_sql.compare(self, node)
         _, a, b = self._pair(node.this, node.expression, "a comparison")
         return Op(_COMPARISONS[type(node)], BOOL, (a, b))
 
@@ -273,6 +278,8 @@ class Builder:
     def _between(self, node: exp.Between) -> Node:
         self.only_args(node, "this", "low", "high")
         self._no_join(node.this, node.args["low"], node.args["high"])
+        if json_sql.involves_json(self, node.this, node.args["low"], node.args["high"]):
+            return json_sql.between(self, node)
         pairs = [(self.build(n), n) for n in (node.this, node.args["low"], node.args["high"])]
         type_, values = self.unify(pairs, "BETWEEN")
         x, low, high = (fold(v) for v in values) if type_ == STR else values
@@ -284,6 +291,8 @@ class Builder:
         self.only_args(node, "this", "expressions")
         sources = [node.this, *node.expressions]
         self._no_join(*sources)
+        if json_sql.involves_json(self, *sources):
+            return json_sql.in_list(self, node)
         type_, values = self.unify([(self.build(n), n) for n in sources], "IN (...)")
         x, *items = (fold(v) for v in values) if type_ == STR else values
         if all(isinstance(item, Const) for item in items):
@@ -301,7 +310,7 @@ class Builder:
             if not isinstance(node, exp.Like):
                 self.fail(node, "ESCAPE applies only to LIKE")
         subject, pattern = node.this, node.expression
-        irs = [self.build(subject), self.build(pattern)]
+        irs = [json_sql.as_text(self.build(subject)), self.build(pattern)]
         for ir, source in zip(irs, (subject, pattern)):
             if ir.type not in (STR, NULL):
                 self.fail(source, "LIKE compares strings, not numbers")

@@ -18,6 +18,7 @@ import numpy as np
 from pipeline.features.columns import COLUMN_NAMES, INTEGER_COLUMNS, STRING_COLUMNS
 from pipeline.features.objects_ext import OBJECTS_EXT_COLUMNS
 from .ir import FLOAT, INT, INT64_MAX, INT64_MIN, STR
+from .json_ops import JSON, norm_json
 
 # The objects row: Lasair's core columns and its extended (objects_ext) ones.
 COLUMN_KINDS: dict[str, str] = {
@@ -65,10 +66,10 @@ def norm_str(value: Any) -> str | None:
     return str(value)
 
 
-NORMALISERS = {FLOAT: norm_float, INT: norm_int, STR: norm_str}
-_FILL = {FLOAT: math.nan, INT: 0, STR: ""}  # NaN under a NULL double: see vector_ops
-_DTYPE = {FLOAT: np.float64, INT: np.int64, STR: object}
-_EXACT_TYPES = {INT: {int, type(None)}, STR: {str, type(None)}}
+NORMALISERS = {FLOAT: norm_float, INT: norm_int, STR: norm_str, JSON: norm_json}
+_FILL = {FLOAT: math.nan, INT: 0, STR: "", JSON: None}  # NaN under a NULL double: see vector_ops
+_DTYPE = {FLOAT: np.float64, INT: np.int64, STR: object, JSON: object}
+_EXACT_TYPES = {INT: {int, type(None)}, STR: {str, type(None)}, JSON: set()}  # JSON text is always parsed
 
 Column = tuple[np.ndarray, np.ndarray]  # values, NULL mask
 

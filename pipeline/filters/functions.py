@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlglot import exp
 
+from . import json_sql
 from .ir import FLOAT, INT, Const, Node, Now, Op
 from .kernels import ROUND_DIGITS_LIMIT
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 FUNCTION_NAMES = (
     "ABS", "ACOS", "ASIN", "ATAN", "ATAN2", "CEIL", "CEILING", "COALESCE", "COS", "DEGREES",
-    "EXP", "FLOOR", "FLUX2MAG", "GREATEST", "IF", "IFNULL", "LEAST", "LN", "LOG", "LOG10", "LOG2",
+    "EXP", "FLOOR", "FLUX2MAG", "GREATEST", "IF", "IFNULL", "JSON_EXTRACT", "JSON_UNQUOTE", "LEAST", "LN", "LOG", "LOG10", "LOG2",
     "MJDNOW", "MOD", "PI", "POW", "POWER", "RADIANS", "ROUND", "SIGN", "SIN", "SQRT", "TAN",
 )
 
@@ -143,6 +144,7 @@ FUNCTIONS: dict[type[exp.Expression], FunctionCompiler] = {
     exp.Round: _round,
     exp.Greatest: _extreme("greatest"),
     exp.Least: _extreme("least"),
+    exp.JSONExtract: json_sql.extract,
 }
 
 
@@ -167,4 +169,6 @@ def anonymous(b: Builder, node: exp.Anonymous) -> Node:
         if len(node.expressions) != 1:
             b.fail(node, "flux2mag() takes one argument, a flux in nJy")
         return Op("math1", FLOAT, (b.real(node.expressions[0]),), (flux2mag,))
+    if name.lower() == "json_unquote":
+        return json_sql.unquote(b, node)
     return b.fail(node, f"unknown function {name}()", b.suggest_function(name))

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels
+from . import json_ops, kernels
 from .batch import norm_float, norm_int, norm_str
 from .ir import COMPARISON_SYMBOLS, INT64_MAX, INT64_MIN, Const, Node, Op
 
@@ -301,3 +301,4 @@ HELPERS: dict[str, Callable[..., Any]] = {
     if callable(obj) and not name.startswith("_") and name not in ("wrap_const", "inline")
     and getattr(obj, "__module__", None) == __name__
 }
+HELPERS.update(json_ops.ROW_HELPERS)  # JSON_EXTRACT and JSON_UNQUOTE

@@ -23,6 +23,7 @@ from pipeline.features.objects_ext import OBJECTS_EXT_NAMES
 from .batch import COLUMN_KINDS
 from .errors import FilterError, closest, node_offset, subquery_offset
 from .ir import FLOAT, INT, STR
+from .json_ops import JSON
 
 OBJECTS = "objects"
 OBJECTS_EXT = "objects_ext"
@@ -33,7 +34,7 @@ TNS_LINK = frozenset({("watchlist_hits", "name"), ("crossmatch_tns", "tns_name")
 
 
 def _kind(sql_type: str) -> str:
-    return INT if sql_type in ("long", "int") else FLOAT if sql_type in ("double", "float") else STR
+    return INT if sql_type in ("long", "int") else FLOAT if sql_type in ("double", "float") else JSON if sql_type == "json" else STR
 
 
 TABLE_KINDS: dict[str, dict[str, str]] = {

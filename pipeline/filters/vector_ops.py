@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels, row_ops
+from . import json_ops, kernels, row_ops
 from .batch import ColumnBatch
 from .ir import BOOL, COMPARISON_SYMBOLS, FLOAT, INT, INT64_MIN, STR, Col, Const, Node, Op
 
@@ -391,3 +391,4 @@ HELPERS: dict[str, Callable[..., Any]] = {
     if callable(obj) and not name.startswith("_") and name not in ("wrap_const", "to_mask", "inline")
     and getattr(obj, "__module__", None) == __name__
 }
+HELPERS.update(json_ops.VECTOR_HELPERS)  # JSON_EXTRACT and JSON_UNQUOTE

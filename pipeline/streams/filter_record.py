@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.context.sources_stage import AVAILABLE_TABLES
+from pipeline.context.tables import AVAILABLE_TABLES
 from pipeline.filters import compile_filter
 from pipeline.filters.query_builder import build_query
 from .topics import filter_topic, valid_user_id

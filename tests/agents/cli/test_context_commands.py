@@ -57,7 +57,7 @@ def catalogue_size(paths: str) -> int:
     (["--select", "objects.ra", "--where", "objects.ra > 1"], "the three-part form needs tables"),
     (["--select", "objects.ra", "--tables", "objects, area:3"], "no data source for area_hits yet"),
     (["--select", "objects.ra", "--tables", "objects, sherlock"], "unknown table token 'sherlock'"),
-    (["--sql", "SELECT objects.ra FROM objects, annotations"], "table annotations is not built yet"),
+    (["--sql", "SELECT objects.ra FROM objects, area_hits"], "table area_hits is not built yet"),
 ])
 def test_filter_add_mistakes_are_one_line(argv: list[str], message: str, capfd: pytest.CaptureFixture[str], settings) -> None:
     status, out, err = run(capfd, "filter", "add", "--bootstrap", settings.bootstrap, "--user", "1", "--name", "x", "--mode", "plain", *argv)

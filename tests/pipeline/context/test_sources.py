@@ -12,8 +12,9 @@ from pipeline.context.catalogue import GALAXY, STAR, from_columns
 from pipeline.context.sherlock import ContextClassifier
 from pipeline.context.sherlock_external import ExternalRows
 from pipeline.context.sources_sherlock import SherlockSource
-from pipeline.context.sources_stage import AVAILABLE_TABLES, ContextInputs, catalogue_paths
+from pipeline.context.sources_stage import ContextInputs, catalogue_paths
 from pipeline.context.sources_tns import TnsSource
+from pipeline.context.tables import AVAILABLE_TABLES
 from pipeline.context.tns import TnsSet, read_tns_file
 from pipeline.decode.alert import Alert
 from pipeline.features.ingest import Ingested
@@ -101,7 +102,6 @@ def test_a_worker_stage_from_settings_has_both_sources_and_follows_their_topics(
 
 @pytest.mark.parametrize("table, sql", [
     ("area_hits", "SELECT objects.ra FROM objects, area_hits WHERE area_hits.ar_id = 1"),
-    ("annotations", "SELECT objects.ra FROM objects, annotations AS a WHERE a.topic = 'x'"),
 ])
 def test_filters_joining_unbuilt_tables_are_refused_at_save_time(table: str, sql: str) -> None:
     with pytest.raises(InvalidFilter, match=f"^table {table} is not built yet: no source fills it"):
