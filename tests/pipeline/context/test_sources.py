@@ -93,9 +93,10 @@ def test_a_worker_stage_from_settings_has_both_sources_and_follows_their_topics(
     assert set(inputs.handlers()) == {"s", "t"}
     inputs.handlers()["t"](*next(iter(TnsSet().load_full(read_tns_file(TNS_FILE)))))
     stage = inputs.stage(None)
-    assert stage.tables == AVAILABLE_TABLES == {"sherlock_classifications", "crossmatch_tns", "watchlist_hits"}
+    assert stage.tables == {"sherlock_classifications", "crossmatch_tns", "watchlist_hits"}
+    assert AVAILABLE_TABLES == stage.tables | {"annotations"}  # the worker adds its annotations source (agents/worker/app.py)
     context = stage.lookup([item(1, 150.0, 2.2)])
-    assert context.present == AVAILABLE_TABLES
+    assert context.present == stage.tables
     assert context.rows("watchlist_hits", 0)[0]["wl_id"] == 3 and context.rows("sherlock_classifications", 0) == []
     assert catalogue_paths(" a.csv, ,b.parquet ") == ["a.csv", "b.parquet"] and catalogue_paths("") == []
 
