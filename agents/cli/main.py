@@ -26,6 +26,7 @@ from agents.kafka.topology import core_topics
 from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.settings import Settings
 from .replay import ReplayError
+from .watchlists import add_parsers as add_watchlist_parsers
 
 # What a command may raise that is the user's environment, not a bug: shown as one line.
 USER_ERRORS = (KafkaError, OSError, BrokerError, BrokerUnreachable, SecurityConfigError, ReplayError)
@@ -161,6 +162,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         schedule = Schedule(rate=args.rate, burst=args.burst, every=args.every)
         return run_pipeline_bench(settings_from(args), args.alerts or 5000, args.filters, args.workers, schedule, args.seed)
+    elif args.what == "watchlists":
+        from agents.dev.bench_watchlists import bench_watchlists, format_watchlists
+
+        print(format_watchlists(bench_watchlists(**({"n_alerts": args.alerts} if args.alerts else {}), seed=args.seed)))
     elif args.what == "soak":
         from agents.dev.bench_soak import run_soak
 
@@ -267,11 +272,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--from-start", action="store_true", help="read from the start of the topic (a new group does anyway)")
     c.add_argument("--max", type=int, default=None, help="stop after N records")
     c.add_argument("--timeout", type=float, default=10.0, help="stop after this many seconds without a record")
+    add_watchlist_parsers(command, bounded_int(1))
     command("status", cmd_status, "per filter: today's matches, volume against quota, pending digest; the worker group's lag")
     d = command("decode", cmd_decode, "print each alert's normalised JSON and its objects row", bootstrap=False)
     d.add_argument("files", nargs="+")
     be = command("bench", cmd_bench, "benchmarks (pipeline: on the embedded broker unless --bootstrap)")
-    be.add_argument("what", choices=["decode", "filters", "pipeline", "soak"])
+    be.add_argument("what", choices=["decode", "filters", "pipeline", "soak", "watchlists"])
     be.add_argument("--alerts", type=int, default=None, help="alerts to run (decode: 2000, filters: 10000)")
     be.add_argument("--filters", type=int, default=1000, help="filters (bench filters)")
     be.add_argument("--seed", type=int, default=1)

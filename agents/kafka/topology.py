@@ -16,6 +16,9 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.email_topic, settings.partitions, settings.replication),
         TopicSpec(settings.registry_topic, 1, settings.replication, COMPACT),
         TopicSpec(settings.usage_topic, 1, settings.replication, COMPACT),
+        # one partition each: a watchlist's or area's chunks must come before its header
+        TopicSpec(settings.watchlist_topic, 1, settings.replication, COMPACT),
+        TopicSpec(settings.area_topic, 1, settings.replication, COMPACT),
     ]
 
 

@@ -20,6 +20,7 @@ import faust
 
 from agents.kafka.compacted import CompactedReader
 from agents.kafka.connection import KafkaConnection
+from pipeline.context.stage import ContextStage
 from pipeline.decode.schema_lookup import SchemaResolver
 from pipeline.observe.stats import WorkerStats
 from pipeline.settings import Settings
@@ -32,6 +33,8 @@ from .filter_api import register_filter_api
 from .metrics_page import register_metrics
 from .schema_registry import SchemaFetcher
 from .unconfirmed import Unconfirmed
+from .watchlist_api import register_watchlist_api
+from .watchlist_context import WatchlistContext
 
 log = logging.getLogger("alertflow.worker")
 
@@ -81,8 +84,10 @@ class WorkerState:
         self.stats = WorkerStats()
         self.resolver = SchemaResolver(settings.schema_dir, settings.schema_registry_url)
         self.schema_fetcher = SchemaFetcher(self.resolver, app.sleep, lambda: app.should_stop)
+        self.watchlists = WatchlistContext(settings)  # users' watchlists and areas: books, sources, indexes
         self.reader = CompactedReader(
-            kafka, {settings.registry_topic: self.registry.apply, settings.usage_topic: self.usage.apply}
+            kafka, {settings.registry_topic: self.registry.apply, settings.usage_topic: self.usage.apply,
+                    **self.watchlists.handlers}
         )
 
 
@@ -97,6 +102,10 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     @app.task
     async def follow_registry() -> None:
         await worker.reader.follow()
+
+    @app.task
+    async def keep_watchlist_indexes() -> None:
+        await worker.watchlists.keep_indexes(worker.reader.loaded)
 
     async def send(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> asyncio.Future:
         return await app.producer.send(topic, key, value, None, None, headers)
@@ -114,6 +123,9 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         fetch_schema=worker.schema_fetcher.fetch,
         crash=app.crash,
         observe_latency=metrics.observe_latency,
+        context=ContextStage([
+            *worker.watchlists.sources,  # watchlist_hits, area_hits
+        ]),
     )
 
     @app.agent(alerts, name="ingest")
@@ -121,6 +133,7 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         unconfirmed = Unconfirmed(int(settings.max_unconfirmed_mb * 1024 * 1024))
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             await worker.reader.loaded.wait()  # never check an alert against a partial filter set
+            await worker.watchlists.ready.wait()  # nor against watchlists and areas read but not yet indexed
             try:
                 unconfirmed.add(*await batches.process(events))
             except asyncio.CancelledError:
@@ -170,4 +183,5 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         return web.json(body, status=200 if ready else 503)
 
     register_filter_api(app, worker)
+    register_watchlist_api(app, worker)
     return app
