@@ -237,6 +237,7 @@ def parser() -> argparse.ArgumentParser:
 
     fc = fsub.add_parser("check", help="compile a filter: normalised SQL, output fields, columns, or the error (exit 2)")
     fc.add_argument("sql")
+    fc.add_argument("--user", help="with a broker: also warn of watchlists and areas this user may not see")
     ft = action("test", "dry run: the records a filter would emit for the alerts in files, and its match rate")
     ft.add_argument("sql")
     ft.add_argument("files", nargs="+")

@@ -21,7 +21,10 @@ from pipeline.context.areas import Area, AreaBook, revised_area
 from pipeline.context.watchlist_chunks import Record
 from pipeline.context.watchlist_file import Sources
 from pipeline.context.watchlist_record import Watchlist, WatchlistBook, revised
+from pipeline.filters import compile_filter
 from pipeline.settings import Settings
+from pipeline.users.records import User
+from pipeline.users.watchlist_views import refused_references
 
 log = logging.getLogger("alertflow.watchlists")
 
@@ -69,6 +72,16 @@ async def write(send: Send, topic: str, records: list[Record], apply: Callable[[
         if b"/" in key and value is not None:
             sent.append(key)
         apply(key, value)
+
+
+async def refused_references_of(settings: Settings, kafka: KafkaConnection, sql: str, viewer: User | None) -> list[str]:
+    """Why a filter may not be saved for `viewer`: watchlists and areas it names that do not exist or
+    that `viewer` may not see (read from their topics now). FilterError if the SQL does not compile."""
+    compiled = compile_filter(sql)
+    if not any(table in ("watchlist_hits", "area_hits") for table, _ in compiled.joins):
+        return []
+    books = await load_books(settings, kafka)
+    return refused_references(compiled, viewer, books.watchlists.items, books.areas.items)
 
 
 class WatchlistStore:

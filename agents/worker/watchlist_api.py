@@ -21,13 +21,12 @@ from pipeline.context.watchlist_file import WatchlistFileError, parse_watchlist
 from pipeline.context.watchlist_limits import DEFAULT_RADIUS_ARCSEC
 from pipeline.context.watchlist_record import InvalidWatchlist
 from pipeline.users.records import User
-from pipeline.users.watchlist_views import area_fields, can_change, can_see, seen, watchlist_fields
+from pipeline.users.watchlist_views import OPERATOR, area_fields, can_change, can_see, seen, watchlist_fields
 
 if TYPE_CHECKING:
     from .app import WorkerState
 
 REFUSALS = (WatchlistFileError, AreaFileError, InvalidWatchlist, InvalidArea, orjson.JSONDecodeError, TypeError, ValueError)
-OPERATOR = User(id=0, name="operator", admin=True)
 TRUE, FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off", ""}
 SETTINGS = {"watchlists": {"name", "description", "public", "active", "radius"}, "areas": {"name", "description", "public", "active"}}
 

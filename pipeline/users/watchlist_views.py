@@ -18,6 +18,7 @@ from .ownership import may_change, may_see
 from .records import User
 
 R = TypeVar("R", Watchlist, Area)
+OPERATOR = User(id=0, name="operator", admin=True)  # whoever runs the command line, or the HTTP API while it has no sign-in
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,11 @@ def area_fields(area: Area, moc: bool = False) -> dict[str, Any]:
     if moc:
         fields["moc"] = area.moc.to_string(format="ascii")
     return fields
+
+
+def operator_viewer(user_id: str) -> User | None:
+    """The viewer the command line acts for with `--user U` (not an admin: the users' book is not read)."""
+    return User(id=int(user_id), name=str(user_id)) if str(user_id).isdigit() else None
 
 
 def refused_references(compiled: CompiledFilter, viewer: User | None, watchlists: Mapping[int, Watchlist],

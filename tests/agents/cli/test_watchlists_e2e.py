@@ -161,3 +161,28 @@ def test_bad_files_give_one_line_and_save_nothing(wl_settings: Settings, capsys,
         assert asyncio.run(read_records(connection(wl_settings), topic, expected=1, timeout=3)) == []
     status, out, err = cli(capsys, "watchlist", "list")
     assert (status, out, err) == (0, "", "")
+
+
+def test_a_filter_may_name_only_watchlists_and_areas_its_owner_may_see(wl_settings: Settings, capsys, tmp_path: Path) -> None:
+    (tmp_path / "one.csv").write_text("10.0, 20.0, a\n")
+    assert cli(capsys, "watchlist", "add", "--user", "7", "--name", "private", str(tmp_path / "one.csv"))[1] == \
+        "watchlist 1 saved: 1 sources, default radius 5 arcsec\n"
+    assert cli(capsys, "watchlist", "add", "--user", "7", "--name", "shared", str(tmp_path / "one.csv"), "--public")[0] == 0
+
+    def sql(wl_id: int, ar_id: int | None = None) -> str:
+        area = f", area_hits WHERE objects.diaObjectId=area_hits.diaObjectId AND area_hits.ar_id={ar_id} AND" if ar_id else " WHERE"
+        return (f"SELECT objects.diaObjectId FROM objects, watchlist_hits{area} objects.diaObjectId=watchlist_hits.diaObjectId "
+                f"AND watchlist_hits.wl_id={wl_id}")
+
+    assert cli(capsys, "filter", "add", "--user", "8", "--name", "x", "--mode", "plain", "--sql", sql(1)) == (
+        2, "", "refused: watchlist 1 is another user's and not public (watchlist_hits.wl_id = 1)\n")
+    assert cli(capsys, "filter", "add", "--user", "8", "--name", "x", "--mode", "plain", "--sql", sql(3, 4)) == (
+        2, "", "refused: watchlist 3 does not exist (watchlist_hits.wl_id = 3); area 4 does not exist (area_hits.ar_id = 4)\n")
+    status, out, err = cli(capsys, "filter", "add", "--user", "8", "--name", "x", "--mode", "plain", "--sql", sql(2))
+    assert status == 0 and out.startswith("filter "), err
+    assert cli(capsys, "filter", "add", "--user", "7", "--name", "y", "--mode", "plain", "--sql", sql(1))[0] == 0
+
+    status, out, _ = cli(capsys, "filter", "check", "--user", "8", sql(1, 9))
+    assert status == 0 and out.splitlines()[-2:] == [
+        "warning: watchlist 1 is another user's and not public (watchlist_hits.wl_id = 1): saving it would be refused",
+        "warning: area 9 does not exist (area_hits.ar_id = 9): saving it would be refused"]
