@@ -13,7 +13,7 @@ from .parse import parse_filter
 
 
 def equality_constants(compiled: CompiledFilter, table: str, column: str) -> list[int]:
-    """The distinct integers `table.column` is compared equal to (or IN), in order of appearance."""
+    """The distinct integers `table.column` is compared equal to (or IN), in increasing order."""
     qualifiers = {qualifier.lower() for name, qualifier in compiled.joins if name == table}
     where = parse_filter(compiled.sql).where
     if not qualifiers or where is None:
@@ -22,7 +22,7 @@ def equality_constants(compiled: CompiledFilter, table: str, column: str) -> lis
     def names_column(node: exp.Expression) -> bool:
         return isinstance(node, exp.Column) and node.name.lower() == column.lower() and node.table.lower() in qualifiers
 
-    found: list[int] = []
+    found: set[int] = set()
     for node in where.find_all(exp.EQ, exp.In):
         if isinstance(node, exp.EQ):
             pairs = [(node.this, node.expression), (node.expression, node.this)]
@@ -31,9 +31,9 @@ def equality_constants(compiled: CompiledFilter, table: str, column: str) -> lis
             values = list(node.expressions) if names_column(node.this) else []
         for value in values:
             number = _integer(value)
-            if number is not None and number not in found:
-                found.append(number)
-    return found
+            if number is not None:
+                found.add(number)
+    return sorted(found)
 
 
 def _integer(node: exp.Expression) -> int | None:
