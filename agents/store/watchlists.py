@@ -85,12 +85,20 @@ async def refused_references_of(settings: Settings, kafka: KafkaConnection, sql:
 
 
 class WatchlistStore:
-    """Writes through `send`, reading and keeping `books` up to date (ids come from them)."""
+    """Writes through `send`, keeping `books` up to date (ids come from them); `changed` is called
+    after each write (a worker rebuilds its indexes: reading its own write back changes nothing)."""
 
-    def __init__(self, settings: Settings, books: Books, send: Send) -> None:
+    def __init__(self, settings: Settings, books: Books, send: Send, changed: Callable[[], None] = lambda: None) -> None:
         self.settings = settings
         self.books = books
         self.send = send
+        self.changed = changed
+
+    async def _write(self, topic: str, records: list[Record], apply: Callable[[bytes | None, bytes | None], Any]) -> None:
+        try:
+            await write(self.send, topic, records, apply)
+        finally:
+            self.changed()
 
     def watchlist(self, wl_id: int) -> Watchlist:
         found = self.books.watchlists.items.get(wl_id)
@@ -108,7 +116,7 @@ class WatchlistStore:
         """A new watchlist (InvalidWatchlist naming the field if it cannot be saved)."""
         book = self.books.watchlists
         watchlist = Watchlist(book.next_id(), str(owner), name, radius, sources, **fields)
-        await write(self.send, self.settings.watchlist_topic, book.save(watchlist), book.apply)
+        await self._write(self.settings.watchlist_topic, book.save(watchlist), book.apply)
         log.info("watchlist %d added: %d sources, owner %s", watchlist.id, len(sources), owner)
         return watchlist
 
@@ -116,32 +124,32 @@ class WatchlistStore:
         """The watchlist with `changes`; its sources' chunks are rewritten only if the sources changed."""
         book = self.books.watchlists
         watchlist = revised(self.watchlist(wl_id), **changes)
-        await write(self.send, self.settings.watchlist_topic, book.save(watchlist), book.apply)
+        await self._write(self.settings.watchlist_topic, book.save(watchlist), book.apply)
         log.info("watchlist %d updated (version %d)", wl_id, watchlist.version)
         return watchlist
 
     async def delete_watchlist(self, wl_id: int) -> None:
         book = self.books.watchlists
         self.watchlist(wl_id)
-        await write(self.send, self.settings.watchlist_topic, book.deletion(wl_id), book.apply)
+        await self._write(self.settings.watchlist_topic, book.deletion(wl_id), book.apply)
         log.info("watchlist %d deleted", wl_id)
 
     async def add_area(self, owner: str, name: str, moc: Any, **fields: Any) -> Area:
         """A new area (InvalidArea naming the field if it cannot be saved)."""
         book = self.books.areas
         area = Area(book.next_id(), str(owner), name, moc, **fields)
-        await write(self.send, self.settings.area_topic, book.save(area), book.apply)
+        await self._write(self.settings.area_topic, book.save(area), book.apply)
         log.info("area %d added, owner %s", area.id, owner)
         return area
 
     async def update_area(self, ar_id: int, **changes: Any) -> Area:
         book = self.books.areas
         area = revised_area(self.area(ar_id), **changes)
-        await write(self.send, self.settings.area_topic, book.save(area), book.apply)
+        await self._write(self.settings.area_topic, book.save(area), book.apply)
         return area
 
     async def delete_area(self, ar_id: int) -> None:
         book = self.books.areas
         self.area(ar_id)
-        await write(self.send, self.settings.area_topic, book.deletion(ar_id), book.apply)
+        await self._write(self.settings.area_topic, book.deletion(ar_id), book.apply)
         log.info("area %d deleted", ar_id)

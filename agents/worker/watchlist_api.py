@@ -70,7 +70,7 @@ def register_watchlist_api(app: faust.App, worker: WorkerState) -> None:
         async def send(topic: str, key: bytes, value: bytes | None, headers: Any) -> Any:
             return await app.producer.send_and_wait(topic, key, value, None, None, headers)
 
-        return WatchlistStore(worker.settings, books, send)
+        return WatchlistStore(worker.settings, books, send, worker.watchlists.changed)
 
     def refused(view: View, error: Exception, status: int = 400) -> Response:
         return view.json({"error": str(error)}, status=status)

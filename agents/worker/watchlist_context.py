@@ -35,6 +35,10 @@ class WatchlistContext:
     def sources(self) -> list[WatchlistSource | AreaSource]:
         return [self.watchlist_source, self.area_source]
 
+    def changed(self) -> None:
+        """The books changed (a write of this worker's own, applied at once): rebuild the indexes."""
+        self._changed.set()
+
     def _follow(self, apply: Handler) -> Handler:
         def handle(key: bytes | None, value: bytes | None) -> None:
             if apply(key, value):

@@ -11,8 +11,16 @@ from pipeline.context.watchlist_record import Watchlist
 from pipeline.filters import compile_filter
 from pipeline.filters.constants import equality_constants
 from pipeline.users.records import User
-from pipeline.users.watchlist_views import (OPERATOR, area_fields, can_change, can_see, operator_viewer, refused_references, seen,
-                                            watchlist_fields)
+from pipeline.users.watchlist_views import (
+    OPERATOR,
+    area_fields,
+    can_change,
+    can_see,
+    operator_viewer,
+    refused_references,
+    seen,
+    watchlist_fields,
+)
 
 OWNER, OTHER, ADMIN = User(7, "owner"), User(8, "other"), User(9, "admin", admin=True)
 SOURCES = Sources(np.array([10.0, 11.0]), np.array([20.0, -5.0]), np.array([np.nan, 3.0]), ("a", "b"))
