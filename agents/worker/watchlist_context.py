@@ -16,7 +16,11 @@ from pipeline.context.areas import AreaBook, AreaIndex
 from pipeline.context.sources_watchlists import AreaSource, WatchlistSource
 from pipeline.context.watchlist_index import WatchlistIndex
 from pipeline.context.watchlist_record import WatchlistBook
+from pipeline.filters import compile_filter
 from pipeline.settings import Settings
+from pipeline.streams.filter_record import InvalidFilter
+from pipeline.users.records import User
+from pipeline.users.watchlist_views import refused_references
 
 log = logging.getLogger("alertflow.watchlists")
 
@@ -34,6 +38,13 @@ class WatchlistContext:
     @property
     def sources(self) -> list[WatchlistSource | AreaSource]:
         return [self.watchlist_source, self.area_source]
+
+    def check_filter(self, sql: str, viewer: User | None) -> None:
+        """Refuse (InvalidFilter) a filter naming watchlists or areas that do not exist or `viewer` may not
+        see; FilterError if it does not compile. For the HTTP API's filter saves."""
+        problems = refused_references(compile_filter(sql), viewer, self.books.watchlists.items, self.books.areas.items)
+        if problems:
+            raise InvalidFilter("; ".join(problems))
 
     def changed(self) -> None:
         """The books changed (a write of this worker's own, applied at once): rebuild the indexes."""

@@ -1,5 +1,5 @@
 """Writes of watchlists: chunks then header, in order; a failure before the header leaves nothing a
-reader would show, and tombstones for the chunks already sent."""
+reader would show, and tombstones for the chunks already sent. The worker's filter check on what it holds."""
 from __future__ import annotations
 
 import asyncio
@@ -8,10 +8,14 @@ import numpy as np
 import pytest
 
 from agents.store.watchlists import Books, UnknownRecord, WatchlistStore
+from agents.worker.watchlist_context import WatchlistContext
 from pipeline.context.areas import AreaBook
 from pipeline.context.watchlist_file import Sources
 from pipeline.context.watchlist_record import WatchlistBook
+from pipeline.filters import FilterError
 from pipeline.settings import Settings
+from pipeline.streams.filter_record import InvalidFilter
+from pipeline.users.records import User
 
 SETTINGS = Settings(watchlist_topic="wl", area_topic="ar")
 N = 25_000  # three chunks of JSON
@@ -66,3 +70,17 @@ def test_a_failure_before_the_header_saves_nothing() -> None:
     assert [(k, v is None) for _, k, v in broker.sent] == [(b"1/1/0", False), (b"1/1/1", False),
                                                           (b"1/1/0", True), (b"1/1/1", True), (b"1/1/2", True)]
     assert read_back(broker.sent).items == {} and store.books.watchlists.items == {}
+
+
+def test_the_workers_filter_check_refuses_unseen_watchlists() -> None:
+    context = WatchlistContext(SETTINGS)
+    asyncio.run(WatchlistStore(SETTINGS, context.books, Broker(), context.changed).add_watchlist("7", "mine", sources(), 3.0))
+    sql = ("SELECT objects.diaObjectId FROM objects, watchlist_hits WHERE objects.diaObjectId=watchlist_hits.diaObjectId "
+           "AND watchlist_hits.wl_id={}")
+    context.check_filter(sql.format(1), User(7, "owner"))
+    with pytest.raises(InvalidFilter, match=r"^watchlist 1 is another user's and not public \(watchlist_hits.wl_id = 1\)$"):
+        context.check_filter(sql.format(1), User(8, "other"))
+    with pytest.raises(InvalidFilter, match=r"^watchlist 2 does not exist"):
+        context.check_filter(sql.format(2), User(7, "owner"))
+    with pytest.raises(FilterError):
+        context.check_filter("SELECT", User(7, "owner"))
