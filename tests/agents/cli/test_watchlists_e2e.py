@@ -186,3 +186,26 @@ def test_a_filter_may_name_only_watchlists_and_areas_its_owner_may_see(wl_settin
     assert status == 0 and out.splitlines()[-2:] == [
         "warning: watchlist 1 is another user's and not public (watchlist_hits.wl_id = 1): saving it would be refused",
         "warning: area 9 does not exist (area_hits.ar_id = 9): saving it would be refused"]
+
+
+def test_list_show_and_update_from_the_command_line(wl_settings: Settings, capsys, tmp_path: Path) -> None:
+    (tmp_path / "one.csv").write_text("10.0, 20.0, a\n")
+    (tmp_path / "two.txt").write_text("# ra dec name radius\n01:00:00 +02:00:00 b 3\n15 -3 c none\n")
+    (tmp_path / "area.txt").write_text("5/10-20\n")
+    assert cli(capsys, "watchlist", "add", "--user", "7", "--name", "mine", str(tmp_path / "one.csv"))[0] == 0
+    assert cli(capsys, "area", "add", "--user", "7", "--name", "field", str(tmp_path / "area.txt"), "--public")[0] == 0
+    assert cli(capsys, "watchlist", "update", "1", "--file", str(tmp_path / "two.txt"), "--public", "yes", "--radius", "4") == (
+        0, "watchlist 1 updated: 2 sources (version 2)\n", "")
+    assert cli(capsys, "watchlist", "update", "1", "--active", "no")[1] == "watchlist 1 updated: 2 sources (version 2)\n"
+    assert cli(capsys, "watchlist", "list")[1] == '1  user 7            2 sources  4"  inactive public mine\n'
+    shown = {line[:12].strip(): line[12:] for line in cli(capsys, "watchlist", "show", "1")[1].splitlines()}
+    assert {k: shown[k] for k in ("owner", "public", "active", "radius", "n_sources", "version")} == {
+        "owner": "7", "public": "True", "active": "False", "radius": "4.0", "n_sources": "2", "version": "2"}
+    assert cli(capsys, "area", "list")[1] == "1  user 7       0.08952% of the sky  active public   field\n"  # 11 cells of order 5
+    assert "name         field" in cli(capsys, "area", "show", "1")[1]
+    assert cli(capsys, "watchlist", "update", "1", "--radius", "0") == (
+        2, "", "watchlist update: radius 0.0 must be a number of arcsec over 0 and at most 1800\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["watchlist", "show", "x"])
+    err = capsys.readouterr().err  # the program's name is argv[0]'s
+    assert exit_.value.code == 2 and re.fullmatch(r"\S+ watchlist show: argument id: 'x' is not a whole number \(see \S+ watchlist show --help\)\n", err)
