@@ -20,7 +20,9 @@ import faust
 
 from agents.kafka.compacted import CompactedReader
 from agents.kafka.connection import KafkaConnection
+from pipeline.context.areas import MAX_AREA_FILE_BYTES
 from pipeline.context.stage import ContextStage
+from pipeline.context.watchlist_limits import MAX_FILE_BYTES
 from pipeline.decode.schema_lookup import SchemaResolver
 from pipeline.observe.stats import WorkerStats
 from pipeline.settings import Settings
@@ -69,6 +71,8 @@ def faust_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
         stream_buffer_maxsize=BUFFERED_BATCHES * settings.batch_size,
         broker_credentials=kafka.faust_credentials,
+        # aiohttp refuses bodies over 1 MB by default; a watchlist or area upload may be 16 MB (plus the form around it)
+        web_application_options={"client_max_size": max(MAX_FILE_BYTES, MAX_AREA_FILE_BYTES) + 64 * 1024},
     )
 
 

@@ -64,6 +64,12 @@ def test_watchlists_and_areas_over_http(settings: Settings, tmp_path: Path) -> N
                                                                        {"ra": 180.0, "dec": -30.0, "name": "second", "radius": None}]
         until(worker, lambda index: index == {"watchlists": [1], "sources": 2, "areas": []})
 
+        big = "".join(f"{i / 1000:.6f}, {i / 2000 - 40:.6f}, source number {i}\n" for i in range(100_000)).encode()  # ~4 MB
+        status, made = call(worker, "POST", "/watchlists", form={"file": big, "name": b"big"})
+        assert status == 201 and made["n_sources"] == 100_000, made
+        assert call(worker, "DELETE", "/watchlists/2") == (200, {"deleted": 2})
+        until(worker, lambda index: index == {"watchlists": [1], "sources": 2, "areas": []})
+
         assert call(worker, "POST", "/watchlists", {"name": "bad", "file": "10, 20, a\n10, 95, b\n"}) == (
             400, {"error": "line 2: declination 95 is outside -90..90 degrees"})
         assert call(worker, "POST", "/watchlists", {"name": "bad", "file": "10, 20, a\n", "radius": 5000}) == (
@@ -90,6 +96,6 @@ def test_watchlists_and_areas_over_http(settings: Settings, tmp_path: Path) -> N
         until(worker, lambda index: index == {"watchlists": [], "sources": 0, "areas": []})
     finally:
         assert worker.stop() == 0, (tmp_path / "worker.log").read_text()[-3000:]
-    # refused uploads sent nothing: the topic holds the one watchlist's chunk, its headers and tombstones
+    # refused uploads sent nothing: the topic holds the two watchlists' chunks, headers and tombstones
     keys = [r.key for r in asyncio.run(read_records(connection(settings), settings.watchlist_topic, expected=100, timeout=3))]
-    assert set(keys) == {b"1", b"1/1/0"}
+    assert set(keys) <= {b"1", b"1/1/0", b"2"} | {f"2/1/{i}".encode() for i in range(20)}
