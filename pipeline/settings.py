@@ -33,6 +33,9 @@ class Settings:
     usage_topic: str = _doc("Compacted topic of per-worker daily volume counters per filter.", "alertflow-usage")
     users_topic: str = _doc("Compacted topic of users (key = user id): name, e-mail, admin and disabled flags, and their API token's hash.",
                             "alertflow-users")
+    watchlist_topic: str = _doc("Compacted topic (one partition) of users' watchlists: a header and chunks of sources per watchlist.",
+                                "alertflow-watchlists")
+    area_topic: str = _doc("Compacted topic (one partition) of users' areas: a header and chunks of the MOC per area.", "alertflow-areas")
     token_cache_seconds: float = _doc(
         "How long a worker skips re-hashing a token it has verified, seconds; a new token, a revoked one or a disabled user counts at once.", 60.0
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from agents.kafka.connection import KafkaConnection
 from agents.kafka.reachable import check_reachable
 from agents.store.filters import FilterAdmin, ProducerSend, load_state
+from agents.store.watchlists import refused_references_of
 from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.features.ingest import Ingested, with_features
 from pipeline.filters import FilterError
@@ -18,6 +19,7 @@ from pipeline.settings import Settings
 from pipeline.streams.dry_run import records_for
 from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create, filter_sql
 from pipeline.streams.usage import Usage
+from pipeline.users.watchlist_views import OPERATOR, operator_viewer
 from .filter_check import check
 from .filter_context import test_context
 
@@ -27,7 +29,10 @@ YES_NO = {"yes": True, "no": False}
 
 def run_filter_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "check":
-        return check(args.sql)
+        status = check(args.sql)
+        if status == 0 and settings.bootstrap:
+            status = asyncio.run(warn_references(args, settings))
+        return status
     if args.action == "test":
         return test_command(args, settings)
     if args.action == "add":
@@ -89,6 +94,24 @@ def changes_from(args: argparse.Namespace) -> dict:
     return {k: v for k, v in changes.items() if v is not None}
 
 
+async def warn_references(args: argparse.Namespace, settings: Settings) -> int:
+    """`filter check` with a broker: a warning for each watchlist or area the filter names that does not
+    exist (or, with --user, that the user may not see)."""
+    kafka = KafkaConnection.from_settings(settings)
+    check_reachable(kafka)
+    viewer = operator_viewer(args.user) if args.user else OPERATOR
+    for problem in await refused_references_of(settings, kafka, args.sql, viewer):
+        print(f"warning: {problem}: saving it would be refused")
+    return 0
+
+
+async def check_references(settings: Settings, kafka: KafkaConnection, sql: str, owner: str) -> None:
+    """Refuse (InvalidFilter) a filter naming watchlists or areas that do not exist or its owner may not see."""
+    problems = await refused_references_of(settings, kafka, sql, operator_viewer(owner))
+    if problems:
+        raise InvalidFilter("; ".join(problems))
+
+
 async def manage(args: argparse.Namespace, settings: Settings) -> int:
     kafka = KafkaConnection.from_settings(settings)
     check_reachable(kafka)
@@ -109,6 +132,8 @@ async def manage(args: argparse.Namespace, settings: Settings) -> int:
             return 0
     async with ProducerSend(kafka, settings.max_message_bytes) as send:
         admin = FilterAdmin(settings, kafka, send)
+        if args.action in ("add", "update") and (args.action == "add" or args.sql):
+            await check_references(settings, kafka, args.sql, args.user if args.action == "add" else old.user)
         if args.action == "add":
             record, seeded = await admin.add(args.user, args.name, args.sql, args.mode, email=args.email,
                                              description=args.description, public=args.public,

@@ -28,6 +28,7 @@ from pipeline.context.tns import TnsError
 from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.settings import Settings
 from .replay import ReplayError
+from .watchlists import add_parsers as add_watchlist_parsers
 
 # What a command may raise that is the user's environment, not a bug: shown as one line.
 USER_ERRORS = (KafkaError, OSError, BrokerError, BrokerUnreachable, SecurityConfigError, ReplayError, CatalogueError, TnsError)
@@ -198,6 +199,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from agents.dev.bench_context import main as bench_context
 
         bench_context(args.sources, args.alerts or 3000, args.seed)
+    elif args.what == "watchlists":
+        from agents.dev.bench_watchlists import bench_watchlists, format_watchlists
+
+        print(format_watchlists(bench_watchlists(**({"n_alerts": args.alerts} if args.alerts else {}), seed=args.seed)))
     elif args.what == "soak":
         from agents.dev.bench_soak import run_soak
 
@@ -278,6 +283,7 @@ def parser() -> argparse.ArgumentParser:
 
     fc = fsub.add_parser("check", help="compile a filter: normalised SQL, output fields, columns, or the error (exit 2)")
     fc.add_argument("sql")
+    fc.add_argument("--user", help="with a broker: also warn of watchlists and areas this user may not see")
     ft = action("test", "dry run: the records a filter would emit for the alerts in files, and its match rate")
     ft.add_argument("sql")
     ft.add_argument("files", nargs="+")
@@ -341,11 +347,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--from-start", action="store_true", help="read from the start of the topic (a new group does anyway)")
     c.add_argument("--max", type=int, default=None, help="stop after N records")
     c.add_argument("--timeout", type=float, default=10.0, help="stop after this many seconds without a record")
+    add_watchlist_parsers(command, bounded_int(1))
     command("status", cmd_status, "per filter: today's matches, volume against quota, pending digest; the worker group's lag")
     d = command("decode", cmd_decode, "print each alert's normalised JSON and its objects row", bootstrap=False)
     d.add_argument("files", nargs="+")
     be = command("bench", cmd_bench, "benchmarks (pipeline: on the embedded broker unless --bootstrap)")
-    be.add_argument("what", choices=["decode", "filters", "pipeline", "soak", "context"])
+    be.add_argument("what", choices=["decode", "filters", "pipeline", "soak", "context", "watchlists"])
     be.add_argument("--alerts", type=int, default=None, help="alerts to run (decode: 2000, filters: 10000)")
     be.add_argument("--filters", type=int, default=1000, help="filters (bench filters)")
     be.add_argument("--seed", type=int, default=1)

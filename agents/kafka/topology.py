@@ -18,6 +18,9 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.usage_topic, 1, settings.replication, COMPACT),
         # annotations sent over Kafka by high-volume classifiers, checked before they are stored
         TopicSpec(settings.annotation_input_topic, settings.partitions, settings.replication),
+        # one partition each: a watchlist's or area's chunks must come before its header
+        TopicSpec(settings.watchlist_topic, 1, settings.replication, COMPACT),
+        TopicSpec(settings.area_topic, 1, settings.replication, COMPACT),
         *context_topics(settings),
     ]
 

@@ -20,7 +20,9 @@ import faust
 
 from agents.kafka.compacted import CompactedReader
 from agents.kafka.connection import KafkaConnection
+from pipeline.context.areas import MAX_AREA_FILE_BYTES
 from pipeline.context.sources_stage import ContextInputs, builtin_classifier, catalogue_paths
+from pipeline.context.watchlist_limits import MAX_FILE_BYTES
 from pipeline.decode.schema_lookup import SchemaResolver
 from pipeline.observe.stats import WorkerStats
 from pipeline.settings import Settings
@@ -34,6 +36,8 @@ from .filter_api import register_filter_api
 from .metrics_page import register_metrics
 from .schema_registry import SchemaFetcher
 from .unconfirmed import Unconfirmed
+from .watchlist_api import register_watchlist_api
+from .watchlist_context import WatchlistContext
 
 log = logging.getLogger("alertflow.worker")
 
@@ -68,6 +72,8 @@ def faust_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
         stream_buffer_maxsize=BUFFERED_BATCHES * settings.batch_size,
         broker_credentials=kafka.faust_credentials,
+        # aiohttp refuses bodies over 1 MB by default; a watchlist or area upload may be 16 MB (plus the form around it)
+        web_application_options={"client_max_size": max(MAX_FILE_BYTES, MAX_AREA_FILE_BYTES) + 64 * 1024},
     )
 
 
@@ -84,9 +90,10 @@ class WorkerState:
         self.resolver = SchemaResolver(settings.schema_dir, settings.schema_registry_url)
         self.schema_fetcher = SchemaFetcher(self.resolver, app.sleep, lambda: app.should_stop)
         self.context_inputs = ContextInputs(settings)  # external Sherlock rows, the TNS set
+        self.watchlists = WatchlistContext(settings)  # users' watchlists and areas: books, sources, indexes
         self.reader = CompactedReader(
             kafka, {settings.registry_topic: self.registry.apply, settings.usage_topic: self.usage.apply,
-                    **self.context_inputs.handlers()}
+                    **self.context_inputs.handlers(), **self.watchlists.handlers}
         )
 
 
@@ -97,6 +104,7 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     app.alertflow = worker  # type: ignore[attr-defined]
     # the catalogue loads before the worker joins its group (10 M sources: 13-16 s to index, ~900 MB; README "Context tables")
     context = worker.context_inputs.stage(builtin_classifier(catalogue_paths(settings.context_catalogues), settings.sherlock_cache_objects))
+    context.sources.extend(worker.watchlists.sources)  # watchlist_hits, area_hits
     worker.stats.context_cost = context.cost_per_alert
     digests = register_digests(app, worker, settings)
     metrics = register_metrics(app, worker, digests)
@@ -106,6 +114,10 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     @app.task
     async def follow_registry() -> None:
         await worker.reader.follow()
+
+    @app.task
+    async def keep_watchlist_indexes() -> None:
+        await worker.watchlists.keep_indexes(worker.reader.loaded)
 
     async def send(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> asyncio.Future:
         return await app.producer.send(topic, key, value, None, None, headers)
@@ -134,6 +146,7 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         unconfirmed = Unconfirmed(int(settings.max_unconfirmed_mb * 1024 * 1024))
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             await worker.reader.loaded.wait()  # never check an alert against a partial filter set
+            await worker.watchlists.ready.wait()  # nor against watchlists and areas read but not yet indexed
             try:
                 unconfirmed.add(*await batches.process(events))
             except asyncio.CancelledError:
@@ -183,4 +196,5 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         return web.json(body, status=200 if ready else 503)
 
     register_filter_api(app, worker)
+    register_watchlist_api(app, worker)
     return app

@@ -17,6 +17,7 @@ from pipeline.filters import FilterError
 from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create, filter_sql
 from pipeline.streams.usage import Usage
 from .dry_runs import Busy, DryRunPool, PoolFailed
+from .watchlist_api import viewer
 
 if TYPE_CHECKING:
     from .app import WorkerState
@@ -87,6 +88,7 @@ def register_filter_api(app: faust.App, worker: WorkerState) -> None:
                     raise InvalidFilter(f"unknown fields: {', '.join(sorted(unknown))}")
                 fields = {k: body[k] for k in EDITABLE - {"name", "sql", "mode"} if k in body}
                 sql = new_filter_sql(body, worker.settings.tns_watchlist_id)
+                worker.watchlists.check_filter(sql, await viewer(request))  # the watchlists and areas it names exist and may be seen
                 record, seeded = await admin().add(str(body.get("user", "")), body.get("name", ""), sql,
                                                    body.get("mode", "plain"), **fields)
             except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError) as error:
@@ -112,6 +114,8 @@ def register_filter_api(app: faust.App, worker: WorkerState) -> None:
                 unknown = set(changes) - EDITABLE
                 if unknown:
                     raise InvalidFilter(f"fields that cannot be changed: {', '.join(sorted(unknown))}")
+                if "sql" in changes:
+                    worker.watchlists.check_filter(changes["sql"], await viewer(request))
                 new, seeded = await admin().update(record, **changes)
             except (InvalidFilter, FilterError, orjson.JSONDecodeError, TypeError) as error:
                 return refusal(self, error)

@@ -106,4 +106,4 @@ CONTEXT_TABLES: dict[str, ContextTable] = {t.name: t for t in (SHERLOCK_CLASSIFI
 
 # The tables some source in every worker fills (pipeline/context/sources_*.py): filters may join
 # these; a filter joining another is refused at save time, naming it.
-AVAILABLE_TABLES: frozenset[str] = frozenset({SHERLOCK_CLASSIFICATIONS.name, CROSSMATCH_TNS.name, WATCHLIST_HITS.name, ANNOTATIONS.name})
+AVAILABLE_TABLES: frozenset[str] = frozenset(CONTEXT_TABLES)  # every one has a source now

@@ -11,3 +11,4 @@ MAX_NAME_CHARS = 32  # a source (cone) name, after non-ASCII and control charact
 MAX_FILE_BYTES = 16 * 1024 * 1024  # an uploaded file; 100,000 lines of ~80 bytes fit with room to spare
 MAX_TITLE_CHARS = 256  # the watchlist's own name (Lasair: watchlists.name VARCHAR(256))
 MAX_DESCRIPTION_CHARS = 4096  # Lasair: watchlists.description TEXT(4096)
+DEFAULT_RADIUS_ARCSEC = 5.0  # Lasair requires one and has no default; 5" is a few times a Rubin position's error

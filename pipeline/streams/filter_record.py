@@ -82,9 +82,6 @@ def validate(record: FilterRecord) -> FilterRecord:
     if record.quota_bytes > MAX_QUOTA_BYTES:
         raise InvalidFilter(f"daily quota must be 1 to {MAX_QUOTA_BYTES} bytes (10 GB), got {record.quota_bytes}")
     compiled = compile_filter(record.sql)  # raises FilterError with position and cause
-    unbuilt = sorted({table for table, _ in compiled.joins} - AVAILABLE_TABLES)
-    if unbuilt:
-        raise InvalidFilter(f"table {', '.join(unbuilt)} is not built yet: no source fills it, so a filter joining it cannot be saved")
     clash = RESERVED_FIELDS.intersection(compiled.output_fields)
     if clash:
         raise InvalidFilter(f"output field {sorted(clash)[0]!r} is reserved: every record carries its own; use another alias")

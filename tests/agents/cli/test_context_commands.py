@@ -55,9 +55,8 @@ def catalogue_size(paths: str) -> int:
 @pytest.mark.parametrize("argv, message", [
     (["--sql", "SELECT objects.ra FROM objects", "--select", "objects.ra", "--tables", "objects"], "not both"),
     (["--select", "objects.ra", "--where", "objects.ra > 1"], "the three-part form needs tables"),
-    (["--select", "objects.ra", "--tables", "objects, area:3"], "no data source for area_hits yet"),
     (["--select", "objects.ra", "--tables", "objects, sherlock"], "unknown table token 'sherlock'"),
-    (["--sql", "SELECT objects.ra FROM objects, area_hits"], "table area_hits is not built yet"),
+    (["--select", "objects.ra", "--tables", "objects, crossmatch_tns, watchlist:3"], "crossmatch_tns"),
 ])
 def test_filter_add_mistakes_are_one_line(argv: list[str], message: str, capfd: pytest.CaptureFixture[str], settings) -> None:
     status, out, err = run(capfd, "filter", "add", "--bootstrap", settings.bootstrap, "--user", "1", "--name", "x", "--mode", "plain", *argv)

@@ -395,9 +395,8 @@ def test_lasairs_three_part_form_is_built_as_lasair_builds_it(api: Api) -> None:
     for request, message in [
         ({"sql": SQL, "selected": "objects.ra", "tables": "objects"}, "not both"),
         ({"selected": "objects.ra"}, "the three-part form needs tables"),
-        ({"selected": "objects.ra", "tables": "objects, area:2"}, "no data source for area_hits yet"),
         ({"selected": "objects.ra", "tables": 5}, "tables must be text"),
-        ({"sql": "SELECT objects.ra FROM objects, area_hits"}, "table area_hits is not built yet"),
+        ({"sql": "SELECT objects.ra FROM objects, area_hits WHERE area_hits.ar_id = 987654"}, "area 987654 does not exist"),
     ]:
         status, body = api.call("POST", "/filters", {"user": "91", "name": "refused", **request})
         assert status == 400 and message in body["error"], (request, body)

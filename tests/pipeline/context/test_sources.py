@@ -101,14 +101,6 @@ def test_a_worker_stage_from_settings_has_both_sources_and_follows_their_topics(
     assert catalogue_paths(" a.csv, ,b.parquet ") == ["a.csv", "b.parquet"] and catalogue_paths("") == []
 
 
-@pytest.mark.parametrize("table, sql", [
-    ("area_hits", "SELECT objects.ra FROM objects, area_hits WHERE area_hits.ar_id = 1"),
-])
-def test_filters_joining_unbuilt_tables_are_refused_at_save_time(table: str, sql: str) -> None:
-    with pytest.raises(InvalidFilter, match=f"^table {table} is not built yet: no source fills it"):
-        create("p_", "1", "f", sql, "plain")
-
-
 def test_filters_joining_built_tables_are_saved() -> None:
     for sql in ('SELECT objects.ra FROM objects, sherlock_classifications WHERE classification = "SN"',
                 "SELECT objects.ra FROM objects, crossmatch_tns WHERE crossmatch_tns.type = 'SN Ia'",
