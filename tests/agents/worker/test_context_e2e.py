@@ -111,7 +111,7 @@ def test_real_lasair_filters_join_context_end_to_end(settings, tmp_path: Path, m
         stats = worker.stats()
     finally:
         assert worker.stop() == 0, (tmp_path / "worker.log").read_text()[-3000:]
-    assert stats["alerts_processed"] == ALERTS and set(stats["context_ms_per_alert"]) == {"sherlock", "tns"}
+    assert stats["alerts_processed"] == ALERTS and set(stats["context_ms_per_alert"]) == {"sherlock", "tns", "watchlists", "areas", "annotations"}
 
     # the expected records: the same pure sources over the same alerts
     resolver = SchemaResolver(settings.schema_dir, settings.schema_registry_url)
