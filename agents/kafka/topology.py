@@ -16,6 +16,7 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.email_topic, settings.partitions, settings.replication),
         TopicSpec(settings.registry_topic, 1, settings.replication, COMPACT),
         TopicSpec(settings.usage_topic, 1, settings.replication, COMPACT),
+        TopicSpec(settings.users_topic, 1, settings.replication, COMPACT),  # written by `run.py user` only
     ]
 
 

@@ -25,6 +25,8 @@ from pipeline.observe.stats import WorkerStats
 from pipeline.settings import Settings
 from pipeline.streams.filter_registry import FilterRegistry
 from pipeline.streams.usage import UsageBook
+from pipeline.users.records import UserBook
+from pipeline.users.tokens import TokenVerifier
 from .batch import BatchProcessor, Headers
 from .digest_agent import register_digests
 from .faust_fetch import cap_fetch_wait
@@ -70,7 +72,7 @@ def faust_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
 
 
 class WorkerState:
-    """What one worker process holds: its filters, counters, usage book and schema look-up."""
+    """What one worker process holds: its filters, users, counters, usage book and schema look-up."""
 
     def __init__(self, settings: Settings, kafka: KafkaConnection, app: faust.App):
         self.settings = settings
@@ -81,8 +83,11 @@ class WorkerState:
         self.stats = WorkerStats()
         self.resolver = SchemaResolver(settings.schema_dir, settings.schema_registry_url)
         self.schema_fetcher = SchemaFetcher(self.resolver, app.sleep, lambda: app.should_stop)
+        self.users = UserBook()
+        self.verifier = TokenVerifier(self.users, time.monotonic, settings.token_cache_seconds)
         self.reader = CompactedReader(
-            kafka, {settings.registry_topic: self.registry.apply, settings.usage_topic: self.usage.apply}
+            kafka, {settings.registry_topic: self.registry.apply, settings.usage_topic: self.usage.apply,
+                    settings.users_topic: self.users.apply}
         )
 
 
