@@ -40,7 +40,7 @@ def forbidden(view: View, what: str) -> Response:
     return view.json({"error": f"{what} is not yours: only its owner or an admin may change it"}, status=403)
 
 
-def too_many(view: View, message: str, retry_after: str | None, **extra: Any) -> Response:
+def too_many(view: View, message: str, retry_header: str | None, **extra: Any) -> Response:
     """429, with `Retry-After` when waiting helps (a rate), without when only the user's own action does (a count)."""
-    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    headers = {"Retry-After": retry_header} if retry_header is not None else {}
     return view.json({"error": message, **extra}, status=429, headers=headers)

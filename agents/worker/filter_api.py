@@ -124,7 +124,7 @@ def register_filter_api(app: faust.App, worker: WorkerState) -> None:
 
         async def put(self, request: Request, filter_id: str) -> Response:
             found = await self.changeable(request, filter_id)
-            if isinstance(found, Response):
+            if not isinstance(found, tuple):  # the answer why not
                 return found
             who, record = found
             try:
@@ -141,7 +141,7 @@ def register_filter_api(app: faust.App, worker: WorkerState) -> None:
 
         async def delete(self, request: Request, filter_id: str) -> Response:
             found = await self.changeable(request, filter_id)
-            if isinstance(found, Response):
+            if not isinstance(found, tuple):  # the answer why not
                 return found
             await admin().delete(found[1])
             return self.json({"deleted": filter_id})
