@@ -24,7 +24,14 @@ import pytest
 
 from agents.cli.replay import produce
 from agents.dev.broker import EmbeddedBroker
+from agents.kafka.admin import ensure_topics
+from agents.kafka.topology import core_topics
+from agents.worker.dry_runs import Busy, DryRunPool
+from pipeline.settings import Settings
+from pipeline.streams.dry_run import CHUNK
+from pipeline.streams.filter_record import create
 from pipeline.streams.payloads import DIA_SOURCE_ID
+from pipeline.synthetic.alerts import synthetic_messages
 from tests.agents.worker.test_dry_run_load import DRY_RUN_SQL, RECENT, messages, p99
 from tests.agents.worker.test_filter_api import Api, with_users_topic
 from tests.agents.worker.test_streams import add_filter, running_worker
@@ -104,3 +111,28 @@ def test_one_users_dry_runs_do_not_delay_another_users_stream(broker: EmbeddedBr
                         for r in mine), "the heavy user was held to half the pool"
     assert busy_p99 <= P99_FACTOR * quiet_p99, f"p99 {busy_p99:.3f} s with one user's dry runs, {quiet_p99:.3f} s without"
 
+
+
+def test_one_user_holds_half_the_pool_and_another_users_run_goes_first(settings: Settings) -> None:
+    """Two processes and four queue places: the first user's fourth run is refused with their share, the
+    other user's run starts at once on the process the first user may not take, and ends before the first
+    user's second run."""
+    async def go() -> None:
+        kafka = connection(settings)
+        await ensure_topics(kafka, core_topics(settings))
+        await produce(kafka, settings.alert_topic, list(synthetic_messages(2 * CHUNK, 93)), progress=False)
+        pool = DryRunPool(settings, kafka, concurrency=2, queue=4, fair=True)
+        heavy, light = (create(settings.topic_prefix, user, "dry", DRY_RUN_SQL, "plain") for user in ("7", "8"))
+        try:
+            runs = [asyncio.create_task(pool(heavy, 1)) for _ in range(3)]
+            await asyncio.sleep(0)  # one turn of the loop: all three admitted, none finished
+            with pytest.raises(Busy, match=r"^you have 3 dry runs and back-fills running or waiting, at most 3; try again in \d+ s$"):
+                await pool(heavy, 1)
+            assert (await pool(light, 1)).alerts == 2 * CHUNK
+            assert not runs[1].done() and not runs[2].done(), "the other user's run waited behind the first user's"
+            assert all(r.alerts == 2 * CHUNK for r in await asyncio.gather(*runs))
+            assert (await pool(heavy, 1)).alerts == 2 * CHUNK, "places are given back"
+        finally:
+            pool.close()
+
+    asyncio.run(go())
