@@ -26,6 +26,7 @@ from agents.kafka.topology import core_topics
 from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.settings import Settings
 from .replay import ReplayError
+from .users import add_parsers as add_user_parsers
 
 # What a command may raise that is the user's environment, not a bug: shown as one line.
 USER_ERRORS = (KafkaError, OSError, BrokerError, BrokerUnreachable, SecurityConfigError, ReplayError)
@@ -131,12 +132,6 @@ def cmd_filter(args: argparse.Namespace) -> int:
     from .filter import run_filter_command
 
     return run_filter_command(args, settings_from(args))
-
-
-def cmd_user(args: argparse.Namespace) -> int:
-    from .users import run_user_command
-
-    return run_user_command(args, settings_from(args))
 
 
 def cmd_consume(args: argparse.Namespace) -> int:
@@ -267,15 +262,7 @@ def parser() -> argparse.ArgumentParser:
     action("list", "every filter, a line each")
     fs = action("show", "one filter with today's volume")
     fs.add_argument("id")
-    u = command("user", cmd_user, "the operator's users and their API tokens (the HTTP API only reads them)")
-    usub = u.add_subparsers(dest="action", required=True)
-    ua = with_bootstrap(usub.add_parser("add", help="add a user; prints the new id and an API token, shown once"))
-    ua.add_argument("name")
-    ua.add_argument("--email")
-    ua.add_argument("--admin", action="store_true", help="may change every user's filters")
-    with_bootstrap(usub.add_parser("token", help="issue a new API token (shown once), revoking the old")).add_argument("id")
-    with_bootstrap(usub.add_parser("list", help="every user, a line each (never a token)"))
-    with_bootstrap(usub.add_parser("disable", help="refuse the user's token from now on")).add_argument("id")
+    add_user_parsers(command, with_bootstrap)
     c = command("consume", cmd_consume, "print a filter topic's records as JSON, one per line")
     c.add_argument("topic")
     c.add_argument("--group", help="consumer group (committed offsets: a known group gets only newer records)")
