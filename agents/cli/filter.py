@@ -17,8 +17,10 @@ from pipeline.features.ingest import Ingested, with_features
 from pipeline.filters import FilterError
 from pipeline.settings import Settings
 from pipeline.streams.dry_run import records_for
-from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create, filter_sql
+from pipeline.streams.filter_record import FilterRecord, InvalidFilter, create, filter_sql, updated
 from pipeline.streams.usage import Usage
+from pipeline.streams.validation import parse_filter_request, user_id
+from pipeline.users.admission import claim_topic
 from pipeline.users.watchlist_views import OPERATOR, operator_viewer
 from .filter_check import check
 from .filter_context import test_context
@@ -89,9 +91,17 @@ def describe(record: FilterRecord, usage: Usage | None) -> str:
 
 
 def changes_from(args: argparse.Namespace) -> dict:
+    """`filter update`'s flags given, as the HTTP API's request body: both are checked by `parse_filter_request`."""
     changes = {k: getattr(args, k) for k in ("name", "mode", "sql", "email", "description", "quota_bytes")}
     changes.update({k: YES_NO[getattr(args, k)] for k in ("active", "public") if getattr(args, k)})
     return {k: v for k, v in changes.items() if v is not None}
+
+
+def added_from(args: argparse.Namespace) -> dict:
+    """`filter add`'s flags as the HTTP API's request body."""
+    body = {"name": args.name, "sql": args.sql, "mode": args.mode, "description": args.description, "public": args.public}
+    body.update({k: getattr(args, k) for k in ("email", "quota_bytes") if getattr(args, k) is not None})
+    return body
 
 
 async def warn_references(args: argparse.Namespace, settings: Settings) -> int:
@@ -130,17 +140,23 @@ async def manage(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "show":
             print(describe(old, totals.get(old.id)))
             return 0
+    # the same checks as the HTTP API's, before anything is written (InvalidFilter: one line, exit 2)
+    if args.action == "add":
+        owner, fields = str(user_id("user", args.user)), parse_filter_request(added_from(args), creating=True)
+        name, sql, mode = fields.pop("name"), fields.pop("sql"), fields.pop("mode")
+        claim_topic(registry.records.values(), create(settings.topic_prefix, owner, name, sql, mode, **fields))
+    elif args.action == "update":
+        changes = parse_filter_request(changes_from(args), creating=False)
+        claim_topic(registry.records.values(), updated(old, settings.topic_prefix, **changes))
     async with ProducerSend(kafka, settings.max_message_bytes) as send:
         admin = FilterAdmin(settings, kafka, send)
         if args.action in ("add", "update") and (args.action == "add" or args.sql):
             await check_references(settings, kafka, args.sql, args.user if args.action == "add" else old.user)
         if args.action == "add":
-            record, seeded = await admin.add(args.user, args.name, args.sql, args.mode, email=args.email,
-                                             description=args.description, public=args.public,
-                                             **({"quota_bytes": args.quota_bytes} if args.quota_bytes else {}))
+            record, seeded = await admin.add(owner, name, sql, mode, **fields)
             print(f"filter {record.id} topic {record.topic or '-'} ({seeded} records seeded)")
         elif args.action == "update":
-            record, seeded = await admin.update(old, **changes_from(args))
+            record, seeded = await admin.update(old, **changes)
             print(f"filter {record.id} v{record.version} topic {record.topic or '-'} ({seeded} records seeded)")
         elif args.action == "delete":
             await admin.delete(old)

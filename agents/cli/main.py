@@ -28,6 +28,7 @@ from pipeline.context.tns import TnsError
 from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.settings import Settings
 from .replay import ReplayError
+from .users import add_parsers as add_user_parsers
 from .watchlists import add_parsers as add_watchlist_parsers
 
 # What a command may raise that is the user's environment, not a bug: shown as one line.
@@ -341,6 +342,7 @@ def parser() -> argparse.ArgumentParser:
     at.add_argument("--explanation", default="")
     at.add_argument("--classdict", default="{}", help="a JSON object, at most 4096 bytes as JSON text")
     at.add_argument("--url", default="")
+    add_user_parsers(command, with_bootstrap)
     c = command("consume", cmd_consume, "print a filter topic's records as JSON, one per line")
     c.add_argument("topic")
     c.add_argument("--group", help="consumer group (committed offsets: a known group gets only newer records)")

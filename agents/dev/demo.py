@@ -91,7 +91,8 @@ def add_filters(settings: Settings, kafka: KafkaConnection) -> list[FilterRecord
     async def go() -> list[FilterRecord]:
         async with ProducerSend(kafka, settings.max_message_bytes) as send:
             admin = FilterAdmin(settings, kafka, send)
-            return [(await admin.add(user="1", **spec))[0] for spec in DEMO_FILTERS]
+            # public: the report reads their usage from GET /filters, which shows others' public filters without a token
+            return [(await admin.add(user="1", public=True, **spec))[0] for spec in DEMO_FILTERS]
     return asyncio.run(go())
 
 

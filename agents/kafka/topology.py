@@ -16,6 +16,7 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.email_topic, settings.partitions, settings.replication),
         TopicSpec(settings.registry_topic, 1, settings.replication, COMPACT),
         TopicSpec(settings.usage_topic, 1, settings.replication, COMPACT),
+        TopicSpec(settings.users_topic, 1, settings.replication, COMPACT),  # written by `run.py user` only
         # annotations sent over Kafka by high-volume classifiers, checked before they are stored
         TopicSpec(settings.annotation_input_topic, settings.partitions, settings.replication),
         # one partition each: a watchlist's or area's chunks must come before its header

@@ -28,6 +28,8 @@ from pipeline.observe.stats import WorkerStats
 from pipeline.settings import Settings
 from pipeline.streams.filter_registry import FilterRegistry
 from pipeline.streams.usage import UsageBook
+from pipeline.users.records import UserBook
+from pipeline.users.tokens import TokenVerifier
 from .annotation_api import AnnotationState, register_annotations
 from .batch import BatchProcessor, Headers
 from .digest_agent import register_digests
@@ -78,7 +80,7 @@ def faust_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
 
 
 class WorkerState:
-    """What one worker process holds: its filters, counters, usage book and schema look-up."""
+    """What one worker process holds: its filters, users, counters, usage book and schema look-up."""
 
     def __init__(self, settings: Settings, kafka: KafkaConnection, app: faust.App):
         self.settings = settings
@@ -91,9 +93,11 @@ class WorkerState:
         self.schema_fetcher = SchemaFetcher(self.resolver, app.sleep, lambda: app.should_stop)
         self.context_inputs = ContextInputs(settings)  # external Sherlock rows, the TNS set
         self.watchlists = WatchlistContext(settings)  # users' watchlists and areas: books, sources, indexes
+        self.users = UserBook()
+        self.verifier = TokenVerifier(self.users, time.monotonic, settings.token_cache_seconds)
         self.reader = CompactedReader(
             kafka, {settings.registry_topic: self.registry.apply, settings.usage_topic: self.usage.apply,
-                    **self.context_inputs.handlers(), **self.watchlists.handlers}
+                    settings.users_topic: self.users.apply, **self.context_inputs.handlers(), **self.watchlists.handlers}
         )
 
 

@@ -11,9 +11,12 @@ sends them one chunk at a time, so it keeps one pool process busy, the pool neve
 and the worker holds at most `concurrency` runs' raw messages and `keep` records each. Up to
 `queue` more runs wait for a slot; past that `Busy` is raised and the HTTP API answers 429.
 
-Issue 15's per-user fairness fits at `_slots`: a per-user round robin instead of one FIFO
-semaphore (and per-user counts beside `admitted`); chunks being the unit of work sent to the
-pool, a heavy user's run could also yield its process between chunks.
+Fair sharing (issue 15), in the worker's pool (`fair=True`): runs are counted per owner (the
+filter record's user), and one owner holds at most `user_slots` of the processes (half, at least
+one) and `user_places` of the places (half, at least those slots), so one user's burst can neither
+keep every process busy (the stream keeps a core; others' runs still start) nor fill the queue
+(others are still admitted). A user's run waits for its own slot before it takes a shared one,
+so it never holds a shared slot while waiting; the shared slots then go first come, first served.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import math
 import multiprocessing
 import os
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -39,10 +43,11 @@ NICENESS = 10  # pool processes yield the CPU to the stream when cores are short
 
 
 class Busy(Exception):
-    """Every slot and queue place is taken: the caller should come back after `retry_after` seconds."""
+    """Every slot and queue place is taken (or the caller's share of them): come back after `retry_after` seconds."""
 
-    def __init__(self, retry_after: int):
-        super().__init__(f"too many dry runs and back-fills at once; try again in {retry_after} s")
+    def __init__(self, retry_after: int, yours: int | None = None):
+        mine = f"you have {yours} dry runs and back-fills running or waiting, at most {yours}" if yours is not None else ""
+        super().__init__(f"{mine or 'too many dry runs and back-fills at once'}; try again in {retry_after} s")
         self.retry_after = retry_after
 
 
@@ -53,36 +58,48 @@ class PoolFailed(Exception):
 class DryRunPool:
     """A `RecentMatches` (agents.store.filters) that computes in a process pool; one per worker."""
 
-    def __init__(self, settings: Settings, kafka: KafkaConnection, concurrency: int, queue: int):
+    def __init__(self, settings: Settings, kafka: KafkaConnection, concurrency: int, queue: int, fair: bool = False):
         self.settings = settings
         self.kafka = kafka
         self.concurrency = max(1, concurrency)
         self.capacity = self.concurrency + max(0, queue)
         self.admitted = 0  # running and waiting
         self._slots = asyncio.Semaphore(self.concurrency)
+        self.user_slots = max(1, self.concurrency // 2) if fair else self.concurrency
+        self.user_places = max(self.user_slots, self.capacity // 2) if fair else self.capacity
+        self._by_user: Counter[str] = Counter()  # runs admitted per owner
+        self._user_slots: dict[str, asyncio.Semaphore] = {}  # while the owner has runs admitted
         self._executor: ProcessPoolExecutor | None = None
         self._seconds = FIRST_GUESS_SECONDS  # running mean of a run's duration, for Retry-After
 
     @classmethod
     def for_settings(cls, settings: Settings, kafka: KafkaConnection) -> DryRunPool:
-        return cls(settings, kafka, settings.dry_run_concurrency, settings.dry_run_queue)
+        return cls(settings, kafka, settings.dry_run_concurrency, settings.dry_run_queue, fair=True)
 
     def retry_after(self) -> int:
         """Seconds until a place is likely free: the runs ahead, shared by the slots, at the mean duration."""
         return max(1, math.ceil(self._seconds * self.admitted / self.concurrency))
 
     async def __call__(self, record: FilterRecord, keep: int) -> Tally:
+        user = record.user
         if self.admitted >= self.capacity:
             raise Busy(self.retry_after())
+        if self._by_user[user] >= self.user_places:
+            raise Busy(self.retry_after(), yours=self.user_places)
         self.admitted += 1
+        self._by_user[user] += 1
+        own = self._user_slots.setdefault(user, asyncio.Semaphore(self.user_slots))
         try:
-            async with self._slots:
+            async with own, self._slots:
                 started = time.monotonic()
                 result = await self._run(record, keep)
                 self._seconds = 0.8 * self._seconds + 0.2 * (time.monotonic() - started)
                 return result
         finally:
             self.admitted -= 1
+            self._by_user[user] -= 1
+            if not self._by_user[user]:  # nobody waits on its semaphore any more
+                del self._by_user[user], self._user_slots[user]
 
     async def _run(self, record: FilterRecord, keep: int) -> Tally:
         messages = await recent_messages(self.settings, self.kafka)
