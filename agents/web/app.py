@@ -35,7 +35,11 @@ async def csrf_and_user(request: web.Request, handler: Any) -> web.StreamRespons
     if request.method == "POST":
         submitted = request.headers.get(auth.CSRF_HEADER)
         if submitted is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            submitted = (await request.post()).get(auth.CSRF_FIELD)
+            try:
+                submitted = (await request.post()).get(auth.CSRF_FIELD)
+            except web.HTTPRequestEntityTooLarge:
+                return refusal(request, 413, f"Not saved: the upload is over {MAX_BODY_BYTES // 2**20} MB, "
+                                             "the limit for a watchlist or area file and its form.")
         if not auth.csrf_ok(request, submitted if isinstance(submitted, str) else None):
             return refusal(request, 403, "This form is out of date or did not come from these pages. Reload the page and try again.")
     response = await handler(request)

@@ -60,6 +60,8 @@ async def test_uploads_bad_files_three_part_filters_and_a_private_watchlist_unse
         assert bad_moc.status == 400 and "Not saved: file &#39;patch.txt&#39;: not a valid ASCII MOC" in await bad_moc.text()
         no_csrf = await web.post("/watchlists", data=upload("wrong", "Mine", GOOD))
         assert no_csrf.status == 403
+        huge = await web.post("/watchlists", data=upload(csrf, "Mine", "0, 0, x\n" * 2_200_000, filename="huge.csv"))
+        assert huge.status == 413 and "Not saved: the upload is over 16 MB" in await huge.text()
         assert not books.watchlists.items and not books.areas.items  # nothing saved
 
         saved = await web.post("/watchlists", data=upload(csrf, "Mine", GOOD, radius="4"), allow_redirects=False)
