@@ -15,6 +15,8 @@ import orjson
 from aiohttp import web
 
 from agents.kafka.connection import KafkaConnection
+from pipeline.context.areas import MAX_AREA_FILE_BYTES
+from pipeline.context.watchlist_limits import MAX_FILE_BYTES
 from pipeline.settings import Settings
 from . import auth
 from .pages import STATE, TEMPLATES, TOPICS, refusal
@@ -23,6 +25,7 @@ from .topic_view import TopicViews
 
 log = logging.getLogger("alertflow.web")
 HERE = Path(__file__).parent
+MAX_BODY_BYTES = max(MAX_FILE_BYTES, MAX_AREA_FILE_BYTES) + 64 * 1024  # an uploaded watchlist or area file and the form around it
 
 
 @web.middleware
@@ -32,7 +35,11 @@ async def csrf_and_user(request: web.Request, handler: Any) -> web.StreamRespons
     if request.method == "POST":
         submitted = request.headers.get(auth.CSRF_HEADER)
         if submitted is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            submitted = (await request.post()).get(auth.CSRF_FIELD)
+            try:
+                submitted = (await request.post()).get(auth.CSRF_FIELD)
+            except web.HTTPRequestEntityTooLarge:
+                return refusal(request, 413, f"Not saved: the upload is over {MAX_BODY_BYTES // 2**20} MB, "
+                                             "the limit for a watchlist or area file and its form.")
         if not auth.csrf_ok(request, submitted if isinstance(submitted, str) else None):
             return refusal(request, 403, "This form is out of date or did not come from these pages. Reload the page and try again.")
     response = await handler(request)
@@ -52,9 +59,9 @@ def cell(value: Any) -> str:
 
 
 def create_web_app(settings: Settings, kafka: KafkaConnection) -> web.Application:
-    from . import views_edit, views_pages
+    from . import views_edit, views_pages, views_watchlists
 
-    app = web.Application(middlewares=[csrf_and_user], client_max_size=1_000_000)
+    app = web.Application(middlewares=[csrf_and_user], client_max_size=MAX_BODY_BYTES)
     app[STATE] = WebState(settings, kafka)
     app[TOPICS] = TopicViews(kafka)
     app[TEMPLATES] = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
@@ -62,6 +69,7 @@ def create_web_app(settings: Settings, kafka: KafkaConnection) -> web.Applicatio
     app[TEMPLATES].filters["cell"] = cell
     views_edit.add_routes(app)  # first: /filters/new before /filters/{filter_id}
     views_pages.add_routes(app)
+    views_watchlists.add_routes(app)
     app.router.add_static("/static", HERE / "static")
 
     async def start(app: web.Application) -> None:

@@ -1,8 +1,8 @@
 """What one web server holds: the books it follows from the compacted topics, and one producer.
 
-It keeps nothing of its own: filters, users, usage and pending digests are read from the same
-topics every worker follows, and writes go through `FilterAdmin` (as the command line's and the
-HTTP API's do). So any number of copies can run behind a load balancer, each answering alike.
+It keeps nothing of its own: filters, users, usage, pending digests, watchlists and areas are read
+from the same topics every worker follows, and writes go through `FilterAdmin` and
+`WatchlistStore` (as the command line's and the HTTP API's do). So any number of copies can run behind a load balancer, each answering alike.
 """
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from agents.kafka.compacted import CompactedReader
 from agents.kafka.connection import KafkaConnection
 from agents.kafka.topology import COMPACT, core_topics
 from agents.store.filters import FilterAdmin, ProducerSend
+from agents.store.watchlists import Books, WatchlistStore
+from pipeline.context.areas import AreaBook
+from pipeline.context.watchlist_record import WatchlistBook
 from pipeline.settings import Settings
 from pipeline.streams.filter_record import FilterRecord
 from pipeline.streams.usage import UsageBook
@@ -41,7 +44,9 @@ class WebState:
     digests: DigestSizes = field(default_factory=DigestSizes)
     verifier: TokenVerifier | None = None
     dry_runs: RateLimit | None = None  # per copy of the server: with n copies behind a balancer a user gets up to n times the rate
+    books: Books = field(default_factory=lambda: Books(WatchlistBook(), AreaBook()))
     admin: FilterAdmin | None = None
+    watchlists: WatchlistStore | None = None
     _send: ProducerSend | None = None
     _reader: asyncio.Task[None] | None = None
 
@@ -51,7 +56,8 @@ class WebState:
         self.verifier = TokenVerifier(self.users, time.time, self.settings.token_cache_seconds)
         self.dry_runs = RateLimit("dry_runs_per_minute", self.settings.dry_runs_per_minute, time.monotonic)
         handlers = {self.settings.registry_topic: self.filters.apply, self.settings.usage_topic: self.usage.apply,
-                    self.settings.users_topic: self.users.apply}
+                    self.settings.users_topic: self.users.apply, self.settings.watchlist_topic: self.books.watchlists.apply,
+                    self.settings.area_topic: self.books.areas.apply}
         digests = digest_changelog_topic(self.settings)
         if digests in await topic_names(self.kafka):  # created by the first worker; none before
             handlers[digests] = self.digests.apply
@@ -59,6 +65,7 @@ class WebState:
         self._reader = asyncio.create_task(reader.follow())
         self._send = await ProducerSend(self.kafka, self.settings.max_message_bytes).__aenter__()
         self.admin = FilterAdmin(self.settings, self.kafka, self._send)
+        self.watchlists = WatchlistStore(self.settings, self.books, self._send)  # applies its writes to `books` at once
         loaded = asyncio.create_task(reader.loaded.wait())
         await asyncio.wait([loaded, self._reader], return_when=asyncio.FIRST_COMPLETED)
         if not loaded.done():

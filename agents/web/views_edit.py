@@ -1,7 +1,9 @@
 """Making and changing filters: the form, the check as you type, the dry run, save and delete.
 
 One form does all three steps, as buttons: Check, Run on recent alerts, Save. Without JavaScript
-each is a POST that re-renders the form; with it, the SQL is also checked as it is typed.
+each is a POST that re-renders the form; with it, the SQL is also checked as it is typed. The SQL
+is the text area's, or built from Lasair's three-part form (selected, tables, conditions) when
+that is filled in: the page then shows the SQL it built.
 """
 from __future__ import annotations
 
@@ -20,21 +22,24 @@ from pipeline.features.objects_ext import OBJECTS_EXT_COLUMNS
 from pipeline.filters import FilterError, compile_filter
 from pipeline.streams import filter_record
 from pipeline.streams.dry_run import Tally, tally_messages
-from pipeline.streams.filter_record import FilterRecord, InvalidFilter
+from pipeline.streams.filter_record import FilterRecord, InvalidFilter, filter_sql
 from pipeline.streams.topics import topic_clash
 from pipeline.streams.validation import parse_filter_request
 from pipeline.users.fair_use import active_filters_over
 from pipeline.users.ownership import may_change
+from pipeline.users.watchlist_views import refused_references
 from . import auth
 from .pages import STATE, refusal, render
 from .state import WebState
 from .topic_view import SHOWN_RECORDS, shown
+from .views_watchlists import references
 
 STREAMING = (("none", "None (saved, not running)"), ("email", "E-mail digest"), ("plain", "Kafka: plain"),
              ("lite", "Kafka: lite light curve"), ("full", "Kafka: full alert"))
 TABLES = [("objects", "one row per object: Lasair's object features", COLUMNS),
           ("objects_ext", "64 more diaObject columns (also as objects.X)", OBJECTS_EXT_COLUMNS),
           *((t.name, t.description, t.columns) for t in CONTEXT_TABLES.values())]
+PARTS = ("selected", "tables", "conditions")  # Lasair's three-part form
 NEW_SQL = "SELECT objects.diaObjectId, objects.ra, objects.decl\nFROM objects\nWHERE objects.nDiaSources >= 3"
 
 
@@ -68,19 +73,44 @@ def form_values(form: Any, old: FilterRecord | None) -> dict[str, Any]:
                               "mode": (old.mode if old else "plain") if streaming == "none" else streaming}
     address = str(form.get("email", "")).strip()
     values["email"] = address or None
+    values.update({part: str(form.get(part, "")) for part in PARTS})
     return values
+
+
+def built_sql(state: WebState, values: dict[str, Any]) -> str | None:
+    """Put the SQL built from the three-part form (if it is filled in) into `values`; the one-line
+    reason if it cannot be built."""
+    if not (values["selected"].strip() or values["tables"].strip()):
+        return None
+    try:
+        values["sql"] = filter_sql(None, values["selected"], values["tables"] or None, values["conditions"], state.settings.tns_watchlist_id)
+    except FilterError as error:
+        return error.cause
+    except InvalidFilter as error:
+        return str(error)
+    return None
+
+
+def check_references(state: WebState, request: web.Request, sql: str) -> None:
+    """InvalidFilter if the SQL names watchlists or areas that do not exist or the user may not see."""
+    problems = refused_references(compile_filter(sql), request[auth.USER], state.books.watchlists.items, state.books.areas.items,
+                                  everyone={state.settings.tns_watchlist_id})
+    if problems:
+        raise InvalidFilter("; ".join(problems))
 
 
 def page(request: web.Request, old: FilterRecord | None, values: dict[str, Any], status: int = 200, **extra: Any) -> web.Response:
     streaming = values["mode"] if values.get("active", True) else "none"
     return render(request, "edit.html", status=status, old=old, v=values, streaming=streaming, choices=STREAMING,
-                  tables=TABLES, prefix=request.app[STATE].settings.topic_prefix, **extra)
+                  tables=TABLES, references=references(request), prefix=request.app[STATE].settings.topic_prefix, **extra)
 
 
 async def save(request: web.Request, state: WebState, old: FilterRecord | None, values: dict[str, Any]) -> web.StreamResponse:
     user = request[auth.USER]
     assert state.admin is not None
-    fields = parse_filter_request(values if old is None else {k: v for k, v in values.items() if v != getattr(old, k)} or
+    check_references(state, request, values["sql"])
+    asked = {k: v for k, v in values.items() if k not in PARTS}
+    fields = parse_filter_request(asked if old is None else {k: v for k, v in asked.items() if v != getattr(old, k)} or
                                   {"name": values["name"]}, creating=old is None)
     if old is None:
         candidate = filter_record.create(state.settings.topic_prefix, str(user.id), **fields)
@@ -109,6 +139,9 @@ async def handle_form(request: web.Request, old: FilterRecord | None) -> web.Str
     form = await request.post()
     values = form_values(form, old)
     action = form.get("action", "check")
+    parts_error = built_sql(state, values)
+    if parts_error is not None:
+        return page(request, old, values, status=400, parts_error=parts_error)
     report = compile_report(values["sql"])
     if action == "save" and report["ok"]:
         try:
@@ -139,7 +172,8 @@ async def new_filter(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/signin")
     if request.method == "POST":
         return await handle_form(request, None)
-    values = {"name": "", "sql": NEW_SQL, "description": "", "public": False, "active": True, "mode": "lite", "email": None}
+    values = {"name": "", "sql": NEW_SQL, "description": "", "public": False, "active": True, "mode": "lite", "email": None,
+              **dict.fromkeys(PARTS, "")}
     return page(request, None, values, report=compile_report(values["sql"]))
 
 
@@ -159,7 +193,7 @@ async def edit_filter(request: web.Request) -> web.StreamResponse:
     if request.method == "POST":
         return await handle_form(request, record)
     return page(request, record, {**{k: getattr(record, k) for k in ("name", "sql", "description", "public", "active", "mode")},
-                                  "email": record.email}, report=compile_report(record.sql))
+                                  "email": record.email, **dict.fromkeys(PARTS, "")}, report=compile_report(record.sql))
 
 
 async def delete_filter(request: web.Request) -> web.StreamResponse:

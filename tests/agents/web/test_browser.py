@@ -1,6 +1,8 @@
 """The pages in a real headless Chromium (Debian's chromium + chromedriver, driven by selenium):
 sign in, a typo shown at its column as it is typed, fixed, run, saved as Kafka lite; records and
 light curves after a replay through a real worker process; another user cannot see the filter.
+And a watchlist uploaded from replayed alerts' positions, a filter joined on it through Lasair's
+three-part form, its records after a replay, the watchlist deleted.
 
 Screenshots of each page go to ALERTFLOW_SCREENSHOT_DIR when it is set. Without chromium the test
 is skipped, except in CI (CI=true), where that is a failure: CI installs it (.ci/run).
@@ -8,6 +10,7 @@ is skipped, except in CI (CI=true), where that is a failure: CI installs it (.ci
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import shutil
@@ -80,12 +83,19 @@ def until(condition: Callable[[], object], timeout: float = 20.0, what: str = ""
 
 def click_and_load(driver: object, css: str) -> None:
     """Click what submits a form or follows a link, and wait until the next page replaced this one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
 
+    def replaced() -> bool:
+        try:
+            return expected_conditions.staleness_of(page)(driver)
+        except WebDriverException:  # Chromium mid-navigation: "Node with given id does not belong to the document"; ask again
+            return False
+
     page = driver.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
     driver.find_element(By.CSS_SELECTOR, css).click()  # type: ignore[attr-defined]
-    until(lambda: expected_conditions.staleness_of(page)(driver), what=f"the page after clicking {css}")
+    until(replaced, what=f"the page after clicking {css}")
 
 
 def worker_has(worker: WorkerProcess, filter_id: str, token: str) -> bool:
@@ -192,6 +202,109 @@ def test_make_save_and_watch_a_filter_in_a_browser(browser: object, settings: Se
             d.get(url)  # type: ignore[attr-defined]
             assert d.find_element(By.TAG_NAME, "h1").text == "Not found"  # type: ignore[attr-defined]
         screenshot(d, "7-other-user")
+    finally:
+        assert web.stop() == 0, (tmp_path / "web.log").read_text()[-3000:]
+        assert worker.stop() == 0, (tmp_path / "worker.log").read_text()[-3000:]
+
+
+def within(row: dict[str, object], sources: list[tuple[float, float]], arcsec: float) -> bool:
+    """Whether the object's position is within `arcsec` of a source (haversine: exact for small angles)."""
+    ra, dec = math.radians(float(row["ra"])), math.radians(float(row["decl"]))  # type: ignore[arg-type]
+    for sra, sdec in sources:
+        a, d = math.radians(sra), math.radians(sdec)
+        h = math.sin((dec - d) / 2) ** 2 + math.cos(dec) * math.cos(d) * math.sin((ra - a) / 2) ** 2
+        if math.degrees(2 * math.asin(math.sqrt(h))) * 3600 <= arcsec:
+            return True
+    return False
+
+
+def sign_in_as(d: object, url: str, token: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    d.get(url + "/signin")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "token").send_keys(token)  # type: ignore[attr-defined]
+    click_and_load(d, "form.narrow button[type=submit]")
+
+
+def test_watchlist_uploaded_joined_by_a_three_part_filter_and_deleted_in_a_browser(browser: object, settings: Settings,
+                                                                                  tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    settings = with_own_users(settings)
+    (_alice, alice_token), = asyncio.run(add_users(settings, "alice"))
+    kafka = connection(settings)
+    asyncio.run(ensure_topics(kafka, core_topics(settings)))
+    alerts = list(synthetic_messages(120, 2))
+    rows = [ingest(m, bundled_codec).row for m in alerts]
+    chosen = list({r["diaObjectId"]: r for r in rows}.values())[:3]  # three objects of the replay
+    sources = [(float(r["ra"]), float(r["decl"])) for r in chosen]
+    matching = sum(1 for r in rows if within(r, sources, 5.0))
+    assert 3 <= matching < 120
+    listing = tmp_path / "replayed.csv"
+    listing.write_text("ra, dec, name\n" + "".join(f"{ra:.7f}, {dec:.7f}, src-{i}\n" for i, (ra, dec) in enumerate(sources)))
+    worker = WorkerProcess.with_free_port(settings, tmp_path / "worker.log").start()
+    web = WebProcess(settings, tmp_path / "web.log")
+    try:
+        web.start()
+        sign_in_as(d, web.url, alice_token)
+        click_and_load(d, "nav a[href='/watchlists']")
+        d.find_element(By.ID, "name").send_keys("Replayed sources")  # type: ignore[attr-defined]
+        d.find_element(By.ID, "text").send_keys("ra, dec, name\n10.0, 95.0, too far north")  # type: ignore[attr-defined]
+        click_and_load(d, "#upload button[type=submit]")
+        assert "Not saved: the pasted text: line 2: declination" in d.find_element(By.ID, "upload-error").text  # type: ignore[attr-defined]
+        screenshot(d, "8-watchlist-bad-file")
+        d.find_element(By.ID, "text").clear()  # type: ignore[attr-defined]
+        d.find_element(By.ID, "file").send_keys(str(listing))  # type: ignore[attr-defined]
+        click_and_load(d, "#upload button[type=submit]")
+        saved = d.find_element(By.CSS_SELECTOR, "p.saved").text  # type: ignore[attr-defined]
+        wl_id = int(re.search(r"Watchlist (\d+) saved with 3 sources", saved).group(1))  # type: ignore[union-attr]
+        row = d.find_element(By.CSS_SELECTOR, f"#mine tr[data-id='{wl_id}']").text  # type: ignore[attr-defined]
+        assert "Replayed sources" in row and f"watchlist_hits.wl_id = {wl_id}" in row
+        screenshot(d, "9-watchlists")
+        until(lambda: wl_id in worker.get("/watchlists-index")[1]["watchlists"], what="the worker matches against the watchlist")
+
+        click_and_load(d, "nav a[href='/filters/new']")
+        assert f"watchlist_hits.wl_id = {wl_id}" in d.find_element(By.ID, "references").text  # type: ignore[attr-defined]
+        d.find_element(By.CSS_SELECTOR, "details.parts summary").click()  # type: ignore[attr-defined]
+        d.find_element(By.ID, "selected").send_keys("objects.diaObjectId, watchlist_hits.name, watchlist_hits.arcsec")  # type: ignore[attr-defined]
+        d.find_element(By.ID, "tables").send_keys(f"objects, watchlist:{wl_id}")  # type: ignore[attr-defined]
+        click_and_load(d, "button[value=check]")
+        assert f"watchlist_hits.wl_id={wl_id}" in d.find_element(By.ID, "sql").get_attribute("value").replace(" ", "")  # type: ignore[attr-defined]
+        assert "Compiles" in d.find_element(By.ID, "check").text  # type: ignore[attr-defined]
+        d.find_element(By.ID, "name").send_keys("Near my sources")  # type: ignore[attr-defined]
+        Select(d.find_element(By.ID, "streaming")).select_by_value("lite")  # type: ignore[attr-defined]
+        screenshot(d, "10-three-part-form")
+        click_and_load(d, "button[value=save]")
+        filter_url = d.current_url.split("?")[0]  # type: ignore[attr-defined]
+        filter_id = filter_url.rsplit("/", 1)[1]
+        assert "0 there now" in d.find_element(By.CSS_SELECTOR, "p.saved").text  # type: ignore[attr-defined]  # nothing replayed yet
+
+        until(lambda: worker_has(worker, filter_id, alice_token), what="the worker has the new filter")
+        worker.wait_caught_up(settings.alert_topic, asyncio.run(produce(kafka, settings.alert_topic, alerts, progress=False)))
+
+        def shows_replayed() -> bool:
+            d.get(filter_url)  # type: ignore[attr-defined]
+            return hourly_total(d) == matching
+        until(shows_replayed, timeout=30, what=f"{matching} records of alerts near the watchlist's sources on the filter page")
+        records = d.find_element(By.CSS_SELECTOR, "table.records").text  # type: ignore[attr-defined]
+        assert "src-0" in records and str(chosen[0]["diaObjectId"]) in records
+        screenshot(d, "11-watchlist-filter-page")
+
+        d.get(web.url + "/watchlists")  # type: ignore[attr-defined]
+        click_and_load(d, f"#mine tr[data-id='{wl_id}'] button.danger")
+        assert f"Watchlist {wl_id} deleted" in d.find_element(By.CSS_SELECTOR, "p.saved").text  # type: ignore[attr-defined]
+        assert not d.find_elements(By.CSS_SELECTOR, f"tr[data-id='{wl_id}']")  # type: ignore[attr-defined]
+        screenshot(d, "12-watchlist-deleted")
+        until(lambda: wl_id not in worker.get("/watchlists-index")[1]["watchlists"], what="the worker dropped the watchlist")
+
+        click_and_load(d, "nav a[href='/areas']")
+        d.find_element(By.ID, "name").send_keys("A patch of sky")  # type: ignore[attr-defined]
+        d.find_element(By.ID, "text").send_keys("6/100-140")  # type: ignore[attr-defined]
+        click_and_load(d, "#upload button[type=submit]")
+        assert re.search(r"Area \d+ saved", d.find_element(By.CSS_SELECTOR, "p.saved").text)  # type: ignore[attr-defined]
+        screenshot(d, "13-areas")
     finally:
         assert web.stop() == 0, (tmp_path / "web.log").read_text()[-3000:]
         assert worker.stop() == 0, (tmp_path / "worker.log").read_text()[-3000:]
