@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from .errors import FilterError, closest, node_offset, subquery_offset
 from .functions import FUNCTION_NAMES, FUNCTIONS, anonymous
-from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, Col, Const, Node, Op, balanced, cast, fold, null_is_false
+from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, Col, Const, Node, Op, balanced, cast, fold, fold_chars, null_is_false
 from .kernels import LikePattern
 from .parse import ParsedFilter
 from .sources import Resolver
@@ -305,7 +305,7 @@ class Builder:
         for ir, source in zip(irs, (subject, pattern)):
             if ir.type not in (STR, NULL):
                 self.fail(source, "LIKE compares strings, not numbers")
-        x, p = fold(cast(irs[0], STR)), cast(irs[1], STR)
+        x, p = fold_chars(cast(irs[0], STR)), cast(irs[1], STR)
         if isinstance(p, Const):
             result: Node = (Const(None, BOOL) if p.value is None
                             else Op("like", BOOL, (x,), (LikePattern(p.value, escape),)))

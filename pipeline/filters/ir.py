@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from .collation import fold_chars as collation_chars
+from .collation import sort_key
+
 BOOL, INT, FLOAT, STR, NULL = "bool", "int", "float", "str", "null"
 
 INT64_MIN = -(2**63)
@@ -30,7 +33,7 @@ def _cached_hash(node: Node) -> int:
 
 @dataclass(frozen=True, eq=True)
 class Col:
-    """A column of the `objects` row; `folded` reads it lower-cased for comparisons."""
+    """A column of the `objects` row; `folded` reads its collation key (`collation.sort_key`) for comparisons."""
 
     name: str
     type: str
@@ -150,9 +153,16 @@ def cast(ir: Node, target: str) -> Node:
 
 
 def fold(ir: Node) -> Node:
-    """Lower-case a string for comparison (MySQL's default collation ignores case)."""
+    """A string's comparison key under MariaDB's default collation (`collation.sort_key`)."""
     if isinstance(ir, Const):
-        return ir if ir.value is None else Const(ir.value.lower(), STR)
+        return ir if ir.value is None else Const(sort_key(ir.value), STR)
     if isinstance(ir, Col):
         return Col(ir.name, STR, folded=True)
     return Op("fold", STR, (ir,))
+
+
+def fold_chars(ir: Node) -> Node:
+    """A string's characters by collation weight, unpadded, for LIKE."""
+    if isinstance(ir, Const):
+        return ir if ir.value is None else Const(collation_chars(ir.value), STR)
+    return Op("fold_chars", STR, (ir,))

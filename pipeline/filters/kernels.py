@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .collation import fold_chars
+
 ROUND_DIGITS_LIMIT = 30  # MySQL caps ROUND's D at 30 decimals; we clamp to [-30, 30]
 _POW10 = tuple(10.0 ** i for i in range(ROUND_DIGITS_LIMIT + 1))
 
@@ -49,8 +51,9 @@ def round_int(x: int, digits: int) -> int:
 class LikePattern:
     """A LIKE pattern as fixed-length segments between `%`s, matched without backtracking.
 
-    Literal characters are lower-cased here (the subject is lower-cased by the caller), so
-    matching is case-insensitive while the escape character keeps its exact spelling.
+    Literal characters are folded to their collation weights here (the subject is folded by the
+    caller, `collation.fold_chars`), so matching follows utf8mb4_general_ci character by character
+    (no padding: 'a ' is not LIKE 'a') while the escape character keeps its exact spelling.
     Leftmost matching of each segment is exact for `%`/`_` patterns and takes linear
     passes, so a hostile pattern such as '%a%a%a%a%b' cannot stall the engine.
     """
@@ -65,14 +68,14 @@ class LikePattern:
             char = pattern[i]
             if escape and char == escape and i + 1 < len(pattern):
                 i += 1
-                char = pattern[i].lower()
+                char = fold_chars(pattern[i])
                 segments[-1].append((re.escape(char), len(char)))
             elif char == "%":
                 segments.append([])
             elif char == "_":
                 segments[-1].append((".", 1))
             else:
-                char = char.lower()
+                char = fold_chars(char)
                 segments[-1].append((re.escape(char), len(char)))
             i += 1
         compiled = [re.compile("".join(atom for atom, _ in seg), re.DOTALL) for seg in segments]

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels
+from . import collation, kernels
 from .batch import norm_float, norm_int, norm_str
+from .collation import sort_key
 from .ir import COMPARISON_SYMBOLS, INT64_MAX, INT64_MIN, Const, Node, Op
 
 Value = Any  # bool | int | float | str | None
@@ -47,7 +48,7 @@ def load_str(row: Mapping[str, Any], name: str) -> str | None:
 
 def load_folded(row: Mapping[str, Any], name: str) -> str | None:
     value = norm_str(row.get(name))
-    return None if value is None else value.lower()
+    return None if value is None else sort_key(value)
 
 
 def now_value(now: float) -> float:
@@ -67,7 +68,11 @@ def truth(x: Value) -> bool | None:
 
 
 def fold(x: str | None) -> str | None:
-    return None if x is None else x.lower()
+    return None if x is None else sort_key(x)
+
+
+def fold_chars(x: str | None) -> str | None:
+    return None if x is None else collation.fold_chars(x)
 
 
 def and_true(a: bool | None, b: bool | None) -> bool:

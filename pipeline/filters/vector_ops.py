@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels, row_ops
+from . import collation, kernels, row_ops
 from .batch import ColumnBatch
 from .ir import BOOL, COMPARISON_SYMBOLS, FLOAT, INT, INT64_MIN, STR, Col, Const, Node, Op
 
@@ -92,7 +92,11 @@ def truth(x: Pair) -> Pair:
 
 
 def fold(x: Pair) -> Pair:
-    return _each(str.lower, x[0], object), x[1]
+    return _each(collation.sort_key, x[0], object), x[1]
+
+
+def fold_chars(x: Pair) -> Pair:
+    return _each(collation.fold_chars, x[0], object), x[1]
 
 
 def and_true(a: Pair, b: Pair) -> Pair:

@@ -8,8 +8,8 @@ translated so that SQLite computes MySQL's semantics:
 * `DIV` is SQLite's integer `/` on integers (truncating, as MySQL); on doubles a
   registered function (SQLite's CAST to INTEGER saturates where MySQL overflows);
   `%`/MOD on doubles is SQLite's `mod()` (fmod), since SQLite's `%` casts to integers.
-* String comparisons, IN, BETWEEN use `COLLATE NOCASE` (MySQL's default collation is
-  case-insensitive; data here is ASCII, where NOCASE folds exactly as we do).
+* String comparisons, IN, BETWEEN use `COLLATE GENERAL_CI`, MariaDB's utf8mb4_general_ci
+  for ASCII text (upper-cased, trailing spaces ignored: `general_ci` below; data here is ASCII).
 * LIKE gets `ESCAPE '\\'` (MySQL's default escape; SQLite has none), and SQLite's LIKE is
   ASCII case-insensitive like MySQL's.
 * XOR (absent from SQLite) becomes a CASE; IF becomes CASE; `<=>` becomes IS.
@@ -146,9 +146,16 @@ SQLITE_FUNCTIONS = {
 }
 
 
+def general_ci(a: str, b: str) -> int:
+    """MariaDB's utf8mb4_general_ci on ASCII: case-insensitive by upper case, PAD SPACE."""
+    a, b = a.upper().rstrip(" "), b.upper().rstrip(" ")
+    return (a > b) - (a < b)
+
+
 @pytest.fixture(scope="module")
 def oracle() -> sqlite3.Connection:
     connection = sqlite3.connect(":memory:")
+    connection.create_collation("GENERAL_CI", general_ci)
     for name, fn in SQLITE_FUNCTIONS.items():
         connection.create_function(name, -1, fn, deterministic=True)
     types = {**{c: "REAL" for c in FLOAT_COLUMNS}, **{c: "INTEGER" for c in SMALL_INT_COLUMNS + BIG_INT_COLUMNS},
@@ -360,7 +367,7 @@ class Generator:
     def compare_strings(self, depth: int) -> E:
         a, b = self.string(depth + 1), self.string(depth + 1)
         op = self.rng.choice(["=", "!=", "<", "<=", ">", ">="])
-        return E(f"({a.my} {op} {b.my})", f"({a.lite} {op} {b.lite} COLLATE NOCASE)", "bool")
+        return E(f"({a.my} {op} {b.my})", f"({a.lite} {op} {b.lite} COLLATE GENERAL_CI)", "bool")
 
     def compare_big(self, depth: int) -> E:
         value = self.rng.choice(BIG_POOL + [170000000000000000])
@@ -375,7 +382,7 @@ class Generator:
         if self.rng.random() < 0.25:
             x, lo, hi = self.string(depth + 1), self.string(depth + 1), self.string(depth + 1)
             return E(f"({x.my} {negate}BETWEEN {lo.my} AND {hi.my})",
-                     f"({x.lite} COLLATE NOCASE {negate}BETWEEN {lo.lite} AND {hi.lite})", "bool")
+                     f"({x.lite} COLLATE GENERAL_CI {negate}BETWEEN {lo.lite} AND {hi.lite})", "bool")
         x, lo, hi = self.number(depth + 1), self.number(depth + 1), self.number(depth + 1)
         return E(f"({x.my} {negate}BETWEEN {lo.my} AND {hi.my})",
                  f"({x.lite} {negate}BETWEEN {lo.lite} AND {hi.lite})", "bool")
@@ -388,7 +395,7 @@ class Generator:
         items = [self.choose([(4, self.str_literal if strings else self.float_literal if self.rng.random() < 0.5
                                 else self.int_literal), (1, make), (0.5, lambda: both("NULL", "null"))])
                  for _ in range(self.rng.randint(1, 4))]
-        collate = " COLLATE NOCASE" if strings else ""
+        collate = " COLLATE GENERAL_CI" if strings else ""
         return E(f"({x.my} {negate}IN ({', '.join(i.my for i in items)}))",
                  f"({x.lite}{collate} {negate}IN ({', '.join(i.lite for i in items)}))", "bool")
 

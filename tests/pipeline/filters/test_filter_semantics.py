@@ -171,9 +171,11 @@ def test_mixed_types_in_case_coalesce_and_bool_arithmetic() -> None:
 
 # -- strings ---------------------------------------------------------------------------------
 
-def test_string_comparison_ignores_case_but_not_trailing_spaces() -> None:
+def test_string_comparison_follows_utf8mb4_general_ci() -> None:
     assert value("'abc' = 'ABC'") == 1 and value("'a' < 'B'") == 1 and value("'b' > 'A'") == 1
-    assert value("'abc' = 'abc '") == 0  # NO PAD, as MySQL 8's default collation
+    # MariaDB's default collation is PAD SPACE and folds accents (this test said NO PAD, MySQL 8's default)
+    assert value("'abc' = 'abc '") == 1 and value("'abc' LIKE 'abc '") == 0
+    assert value("'é' = 'E'") == 1 and value("'ß' = 's'") == 1 and value("'a_b' > 'AB'") == 1
     assert value("'SN' IN ('sn', 'x')") == 1 and value("'b' BETWEEN 'A' AND 'C'") == 1
     rows = [{"tns_name": t} for t in ("SN 2024abc", "sn 2024ABC", "AT 2024x", None, float("nan"))]
     assert both_forms("objects.tns_name = 'SN 2024ABC'", rows) == [T, T, F, F, F]

@@ -21,7 +21,6 @@ import pymysql
 import pytest
 
 from pipeline.filters import ColumnBatch, FilterError, compile_filter
-
 from .mariadb_cases import HAND_CASES, random_wheres, rows
 from .mariadb_server import MariaDB, matching
 
