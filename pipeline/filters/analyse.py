@@ -20,9 +20,29 @@ from typing import NoReturn
 
 from sqlglot import exp
 
+from . import conversions, decimals
 from .errors import FilterError, closest, node_offset, subquery_offset
 from .functions import FUNCTION_NAMES, FUNCTIONS, anonymous
-from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, Col, Const, Node, Op, balanced, cast, fold, fold_chars, null_is_false
+from .ir import (
+    BOOL,
+    FLOAT,
+    INT,
+    INT64_MAX,
+    INT64_MIN,
+    NULL,
+    STR,
+    Col,
+    Const,
+    Node,
+    Op,
+    balanced,
+    cast,
+    dec,
+    fold,
+    fold_chars,
+    is_dec,
+    null_is_false,
+)
 from .kernels import LikePattern
 from .parse import ParsedFilter
 from .sources import Resolver
@@ -105,6 +125,8 @@ class Builder:
         """A number: predicates count as 0/1, a bare NULL becomes a NULL BIGINT."""
         ir = self.build(node)
         if ir.type == STR:
+            if isinstance(ir, Const) and cause is None:  # MariaDB reads a quoted number as a double
+                return Const(decimals.string_number(ir.value), FLOAT)
             self.fail(node, cause or "expected a number here, not a string")
         return Const(None, INT) if ir.type == NULL else cast(ir, INT) if ir.type == BOOL else ir
 
@@ -126,9 +148,19 @@ class Builder:
         if STR in types and len(types) > 1:
             culprit = next(node for ir, node in pairs if ir.type not in (STR, NULL))
             self.fail(culprit, f"cannot mix strings and numbers in {context}")
-        target = (STR if STR in types else FLOAT if FLOAT in types else INT if INT in types or not types
-                  else BOOL)
+        target = (STR if STR in types else FLOAT if FLOAT in types
+                  else decimals.common_type(types) if any(is_dec(t) for t in types)
+                  else INT if INT in types or not types else BOOL)
         return target, [cast(ir, target) for ir, _ in pairs]
+
+    @staticmethod
+    def compared(pairs: list[tuple[Node, exp.Expression]]) -> list[tuple[Node, exp.Expression]]:
+        """Quoted numbers compared with numbers are read as doubles, as MariaDB compares them."""
+        types = {ir.type for ir, _ in pairs} - {NULL}
+        if STR not in types or len(types) == 1:
+            return pairs
+        return [(Const(decimals.string_number(ir.value), FLOAT) if isinstance(ir, Const) and ir.type == STR else ir, n)
+                for ir, n in pairs]
 
     def integer_literal(self, node: exp.Expression, what: str) -> int:
         ir = self.build(node)
@@ -153,9 +185,9 @@ class Builder:
         return fields
 
     def _output(self, node: exp.Expression) -> Node:
-        """MySQL returns predicates as 1/0."""
+        """MySQL returns predicates as 1/0, DECIMALs rounded to their decimals."""
         ir = self._value(node)
-        return cast(ir, INT) if ir.type == BOOL else ir
+        return cast(ir, INT) if ir.type == BOOL else decimals.output(ir)
 
     def _value(self, node: exp.Expression) -> Node:
         """Any value; a bare NULL gets a concrete type (BIGINT) since nothing else decides it."""
@@ -177,14 +209,16 @@ class Builder:
         if node.is_string:
             return Const(node.this, STR)
         text = node.this
+        exact = decimals.literal(text, negate)
+        if exact is not None:
+            return exact
         try:
-            value: int | float = int(text) if text.isdigit() and len(text) <= 20 else float(text)
+            value: int | float = int(text) if text.isdigit() else float(text)
         except ValueError:
             self.fail(node, f"cannot read the number {text!r}")
         value = -value if negate else value
-        if isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
-            return Const(value, INT)
-        value = float(value)  # MySQL would keep a DECIMAL; doubles are our non-integer type
+        if isinstance(value, int):  # beyond BIGINT, MariaDB reads an integer as a DECIMAL
+            return Const(value, INT) if INT64_MIN <= value <= INT64_MAX else Const(value, dec(0, 0))
         if not math.isfinite(value):
             self.fail(node, f"number {text if len(text) <= 30 else text[:27] + '...'} is out of range")
         return Const(value, FLOAT)
@@ -214,7 +248,7 @@ class Builder:
         if isinstance(node.this, exp.Literal) and not node.this.is_string:
             return self._literal(node.this, negate=True)
         x = self.numeric(node.this)
-        return Op(f"neg_{x.type}", x.type, (x,))
+        return Op("dec_neg" if is_dec(x.type) else f"neg_{x.type}", x.type, (x,))
 
     def _not(self, node: exp.Not) -> Node:
         return Op("not_", BOOL, (self.boolean(node.this),))
@@ -230,21 +264,33 @@ class Builder:
                 operands.append(self.boolean(current))
         return balanced(_LOGIC[kind], operands)
 
-    def _pair(self, left: exp.Expression, right: exp.Expression, context: str) -> tuple[str, Node, Node]:
-        type_, (a, b) = self.unify([(self.build(left), left), (self.build(right), right)], context)
-        return (type_, fold(a), fold(b)) if type_ == STR else (type_, a, b)
+    def comparison(self, helper: str, left: exp.Expression, right: exp.Expression, context: str,
+                   rounding: bool = True) -> Node:
+        """`left helper right` with MariaDB's conversions (quoted numbers, DECIMAL, integral constants)."""
+        (a, _), (b, _) = self.compared([(self.build(left), left), (self.build(right), right)])
+        a, b = decimals.integral_constant(b, a) or a, decimals.integral_constant(a, b) or b
+        types = {a.type, b.type} - {NULL}
+        if any(is_dec(t) for t in types) and all(decimals.is_exact(t) for t in types):
+            return decimals.compare(helper, a, b, rounding)
+        type_, (a, b) = self.unify([(a, left), (b, right)], context)
+        return Op(helper, BOOL, (fold(a), fold(b)) if type_ == STR else (a, b))
 
     def _compare(self, node: exp.Binary) -> Node:
         if self.resolver.join_condition(node.this, node.expression):
             if not isinstance(node, (exp.EQ, exp.NullSafeEQ)):
                 self.fail(node.this, "tables are joined on diaObjectId equality only")
             return Const(True, BOOL)  # the join itself: every joined row shares the object id
-        _, a, b = self._pair(node.this, node.expression, "a comparison")
-        return Op(_COMPARISONS[type(node)], BOOL, (a, b))
+        return self.comparison(_COMPARISONS[type(node)], node.this, node.expression, "a comparison")
 
     def _arithmetic(self, node: exp.Binary) -> Node:
         a, b = self.numeric(node.this), self.numeric(node.expression)
-        if isinstance(node, exp.Div):  # MySQL's `/` never truncates: divide as doubles
+        if FLOAT not in (a.type, b.type) and (isinstance(node, exp.Div) or is_dec(a.type) or is_dec(b.type)):
+            if isinstance(node, exp.Div):  # MariaDB's `/` of exact numbers is a DECIMAL
+                return decimals.divide(a, b)
+            if isinstance(node, exp.IntDiv):
+                return decimals.int_divide(a, b)
+            return decimals.arithmetic(_ARITHMETIC[type(node)], a, b)
+        if isinstance(node, exp.Div):  # with a DOUBLE, `/` divides doubles
             return Op("div", FLOAT, (cast(a, FLOAT), cast(b, FLOAT)))
         type_ = INT if a.type == b.type == INT else FLOAT
         a, b = cast(a, type_), cast(b, type_)
@@ -273,10 +319,9 @@ class Builder:
     def _between(self, node: exp.Between) -> Node:
         self.only_args(node, "this", "low", "high")
         self._no_join(node.this, node.args["low"], node.args["high"])
-        pairs = [(self.build(n), n) for n in (node.this, node.args["low"], node.args["high"])]
-        type_, values = self.unify(pairs, "BETWEEN")
-        x, low, high = (fold(v) for v in values) if type_ == STR else values
-        return Op("and_", BOOL, (Op("ge", BOOL, (x, low)), Op("le", BOOL, (x, high))))
+        # MariaDB's BETWEEN compares DECIMALs with all their digits (no rounding first)
+        return Op("and_", BOOL, (self.comparison("ge", node.this, node.args["low"], "BETWEEN", rounding=False),
+                                 self.comparison("le", node.this, node.args["high"], "BETWEEN", rounding=False)))
 
     def _in(self, node: exp.In) -> Node:
         if node.args.get("query"):
@@ -284,7 +329,10 @@ class Builder:
         self.only_args(node, "this", "expressions")
         sources = [node.this, *node.expressions]
         self._no_join(*sources)
-        type_, values = self.unify([(self.build(n), n) for n in sources], "IN (...)")
+        pairs = self.compared([(self.build(n), n) for n in sources])
+        if len(sources) == 2:  # MariaDB makes `x IN (v)` `x = v`, which rounds a DECIMAL (a longer list does not)
+            pairs[0] = (decimals.rounded(pairs[0][0]), pairs[0][1])
+        type_, values = self.unify(pairs, "IN (...)")
         x, *items = (fold(v) for v in values) if type_ == STR else values
         if all(isinstance(item, Const) for item in items):
             present = frozenset(item.value for item in items if item.value is not None)
@@ -317,7 +365,7 @@ class Builder:
         operand = node.args.get("this")
         branches = node.args.get("ifs") or []
         if operand is not None:  # CASE x WHEN v ...: compares x = v
-            conditions = [Op("eq", BOOL, self._pair(operand, b.this, "CASE ... WHEN")[1:]) for b in branches]
+            conditions = [self.comparison("eq", operand, b.this, "CASE ... WHEN") for b in branches]
         else:
             conditions = [self.boolean(b.this) for b in branches]
         results = [b.args["true"] for b in branches]
@@ -363,4 +411,5 @@ _HANDLERS: dict[type[exp.Expression], Callable[[Builder, exp.Expression], Node]]
     exp.If: Builder._if,
     exp.Coalesce: Builder._coalesce,
     exp.Anonymous: anonymous,
+    **conversions.HANDLERS,
 }

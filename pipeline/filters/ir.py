@@ -4,9 +4,11 @@ Both back ends (per-row and vectorised) are generated from this one form, so the
 drift apart in what they compute, only in how. Nodes are immutable and compare by
 structure, which gives common-subexpression sharing for free when generating code.
 
-Types follow MySQL's classes: `bool` (MySQL's 0/1 integers from predicates), `int`
-(BIGINT), `float` (DOUBLE; decimal literals are treated as doubles too) and `str`.
-`null` is the type of a bare NULL literal until its context gives it a real one.
+Types follow MariaDB's classes: `bool` (0/1 integers from predicates), `int` (BIGINT),
+`float` (DOUBLE), `str`, and DECIMAL as `dec<frac>_<decimals>` (`dec(frac, decimals)`): a
+value is an int scaled by 10^frac, the digits MariaDB carries, and `decimals` is the scale MariaDB
+declares (shown, and rounded to before a comparison). `null` is the type of a bare NULL literal
+until its context gives it a real one.
 """
 from __future__ import annotations
 
@@ -21,6 +23,24 @@ BOOL, INT, FLOAT, STR, NULL = "bool", "int", "float", "str", "null"
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+
+
+
+def dec(frac: int, decimals: int) -> str:
+    return f"dec{frac}_{decimals}"
+
+
+def is_dec(type_: str) -> bool:
+    return type_.startswith("dec")
+
+
+def dec_parts(type_: str) -> tuple[int, int]:
+    """(frac, decimals) of a DECIMAL type; an integer type is a DECIMAL with none."""
+    if not is_dec(type_):
+        return 0, 0
+    frac, decimals = type_[3:].split("_")
+    return int(frac), int(decimals)
+
 
 # Comparison helpers (named as in both runtimes) and the Python operator each inlines to.
 COMPARISON_SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -142,13 +162,26 @@ def null_is_false(node: Node) -> Node:
 
 
 def cast(ir: Node, target: str) -> Node:
-    """Convert between numeric types (bool -> int -> float); NULL literals take any type."""
+    """Convert between numeric types (bool -> int -> decimal -> float); NULL literals take any type.
+
+    A DECIMAL becomes a double correctly rounded from all its digits; an integer or DECIMAL becomes
+    a DECIMAL with more digits exactly.
+    """
     if ir.type == target:
         return ir
+    frac, _ = dec_parts(ir.type)
     if isinstance(ir, Const):
         if ir.value is None:
             return Const(None, target)
-        return Const(float(ir.value) if target == FLOAT else int(ir.value), target)
+        if is_dec(target):
+            return Const(int(ir.value) * 10 ** (dec_parts(target)[0] - frac), target)
+        return Const(int(ir.value) / 10**frac if target == FLOAT else int(ir.value), target)
+    if is_dec(ir.type):
+        if target == FLOAT:
+            return Op("dec_to_float", FLOAT, (ir,), (frac,))
+        return Op("dec_rescale", target, (ir,), (frac, dec_parts(target)[0]))
+    if is_dec(target):
+        return Op("dec_from_int", target, (cast(ir, INT),), (dec_parts(target)[0],))
     return Op("to_float" if target == FLOAT else "to_int", target, (ir,))
 
 

@@ -18,32 +18,25 @@ ROUND_DIGITS_LIMIT = 30  # MySQL caps ROUND's D at 30 decimals; we clamp to [-30
 _POW10 = tuple(10.0 ** i for i in range(ROUND_DIGITS_LIMIT + 1))
 
 
-def _half_away(y: Any) -> Any:
-    # y - trunc(y) is exact in binary floating point, so ties are detected exactly.
-    t = np.trunc(y)
-    return t + np.copysign(np.abs(y - t) >= 0.5, y)
+def round_float(x: Any, digits: int, truncate: bool = False) -> Any:
+    """MariaDB's my_double_round: scale by 10^D, rint() (halves to even) or truncate, unscale.
 
-
-def round_float(x: Any, digits: int) -> Any:
-    """MySQL's double rounding (scale by 10^D, round, unscale), rounding halves away from zero.
-
-    MySQL itself uses rint() (half to even) for doubles but half away from zero for exact
-    values; we treat decimal literals as doubles, so we round every value the exact way.
-    A scaled value that overflows is returned unchanged, as MySQL does.
+    A scaled value that overflows is returned unchanged, as MariaDB does.
     """
+    integral = np.trunc if truncate else np.rint
     if digits >= 0:
         scale = _POW10[digits]
         scaled = x * scale
-        return np.where(np.isfinite(scaled), _half_away(scaled) / scale, x)
+        return np.where(np.isfinite(scaled), integral(scaled) / scale, x)
     scale = _POW10[-digits]
-    return _half_away(x / scale) * scale
+    return integral(x / scale) * scale
 
 
-def round_int(x: int, digits: int) -> int:
-    """ROUND of a BIGINT to a negative number of digits, halves away from zero, exactly."""
+def round_int(x: int, digits: int, truncate: bool = False) -> int:
+    """ROUND (halves away from zero) or TRUNCATE of a BIGINT to a negative number of digits, exactly."""
     unit = 10 ** -digits
     quotient, remainder = divmod(abs(x), unit)
-    if 2 * remainder >= unit:
+    if not truncate and 2 * remainder >= unit:
         quotient += 1
     return quotient * unit if x >= 0 else -quotient * unit
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from . import collation, kernels, row_ops
+from . import collation, exact, kernels, row_ops
 from .batch import ColumnBatch
-from .ir import BOOL, COMPARISON_SYMBOLS, FLOAT, INT, INT64_MIN, STR, Col, Const, Node, Op
+from .ir import BOOL, COMPARISON_SYMBOLS, FLOAT, INT, INT64_MIN, STR, Col, Const, Node, Op, is_dec
 
 Mask = Any  # np.ndarray[bool] | np.bool_ | None
 Pair = tuple[Any, Mask]
@@ -259,8 +259,8 @@ def log_base(base: Pair, x: Pair) -> Pair:
     return _real(np.log(x[0]) / np.log(base[0]), _or(_or(base[1], x[1]), bad))
 
 
-def round_float(x: Pair, digits: int) -> Pair:
-    return _real(kernels.round_float(x[0], digits), x[1])
+def round_float(x: Pair, digits: int, truncate: bool) -> Pair:
+    return _real(kernels.round_float(x[0], digits, truncate), x[1])
 
 
 def _extreme(ufunc: np.ufunc) -> Callable[..., Pair]:
@@ -349,6 +349,8 @@ _NULL_FILL: dict[str, Any] = {BOOL: False, INT: 0, FLOAT: np.nan, STR: ""}
 
 def wrap_const(value: Any, type_: str) -> Pair:
     """Literals become numpy scalars so that arithmetic on them wraps and warns like arrays."""
+    if is_dec(type_):  # exact: a Python int in a 0-d object array
+        return np.array(0 if value is None else value, dtype=object), (_TRUE if value is None else None)
     if value is None:
         return _SCALARS[type_](_NULL_FILL[type_]), _TRUE
     return _SCALARS[type_](value), None
@@ -395,3 +397,4 @@ HELPERS: dict[str, Callable[..., Any]] = {
     if callable(obj) and not name.startswith("_") and name not in ("wrap_const", "to_mask", "inline")
     and getattr(obj, "__module__", None) == __name__
 }
+HELPERS.update(exact.HELPERS)

@@ -45,6 +45,8 @@ HAND_CASES: dict[str, list[str]] = {
         "nPosDiaSources / nDiaSources * 3 = 2", "FLOOR(nPosDiaSources / nDiaSources * 3) = 1",
         "nPosDiaSources / nDiaSources + nPosDiaSources / nDiaSources >= 1.3334",
         "nPosDiaSources / nDiaSources BETWEEN 0.6667 AND 1", "nPosDiaSources / nDiaSources IN (0.6667, 0.3333)",
+        "nPosDiaSources / nDiaSources IN (0.6667)", "nPosDiaSources / nDiaSources IN (0.666666666, 2)",
+        "nPosDiaSources / nDiaSources IN (0.6667, NULL)", "nPosDiaSources / nDiaSources NOT IN (0.5, 1)",
         "nPosDiaSources / nDiaSources > latestR", "nPosDiaSources / nDiaSources = medianR",
         "ROUND(nPosDiaSources / nDiaSources, 2) = 0.67", "nPosDiaSources / 3 = 0.6667", "nDiaSources / 2 = 0.5",
         "1 / nDiaSources > 0.1428", "nPosDiaSources / nDiaSources / 3 > 0.2222",
