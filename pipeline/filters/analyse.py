@@ -12,7 +12,6 @@ become 0/1, and string comparisons fold case (the default case-insensitive colla
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,26 +22,7 @@ from sqlglot import exp
 from . import conversions, decimals
 from .errors import FilterError, closest, node_offset, subquery_offset
 from .functions import FUNCTION_NAMES, FUNCTIONS, anonymous
-from .ir import (
-    BOOL,
-    FLOAT,
-    INT,
-    INT64_MAX,
-    INT64_MIN,
-    NULL,
-    STR,
-    Col,
-    Const,
-    Node,
-    Op,
-    balanced,
-    cast,
-    dec,
-    fold,
-    fold_chars,
-    is_dec,
-    null_is_false,
-)
+from .ir import BOOL, FLOAT, INT, NULL, STR, Col, Const, Node, Op, balanced, cast, fold, fold_chars, is_dec, null_is_false
 from .kernels import LikePattern
 from .parse import ParsedFilter
 from .sources import Resolver
@@ -102,7 +82,7 @@ class Builder:
         found = re.match(r"\w+", self.sql[start:]) if start is not None else None
         return found.group(0).upper() if found else node.sql_name()
 
-    def _function_offset(self, node: exp.Func) -> int | None:
+    def function_offset(self, node: exp.Func) -> int | None:
         """Functions sqlglot records no position for: find the name before the arguments."""
         offset = node_offset(node, self.sql)
         if node.meta and node.meta.get("start") is not None:
@@ -153,15 +133,6 @@ class Builder:
                   else INT if INT in types or not types else BOOL)
         return target, [cast(ir, target) for ir, _ in pairs]
 
-    @staticmethod
-    def compared(pairs: list[tuple[Node, exp.Expression]]) -> list[tuple[Node, exp.Expression]]:
-        """Quoted numbers compared with numbers are read as doubles, as MariaDB compares them."""
-        types = {ir.type for ir, _ in pairs} - {NULL}
-        if STR not in types or len(types) == 1:
-            return pairs
-        return [(Const(decimals.string_number(ir.value), FLOAT) if isinstance(ir, Const) and ir.type == STR else ir, n)
-                for ir, n in pairs]
-
     def integer_literal(self, node: exp.Expression, what: str) -> int:
         ir = self.build(node)
         if not (isinstance(ir, Const) and ir.type == INT):
@@ -208,20 +179,10 @@ class Builder:
     def _literal(self, node: exp.Literal, negate: bool = False) -> Node:
         if node.is_string:
             return Const(node.this, STR)
-        text = node.this
-        exact = decimals.literal(text, negate)
-        if exact is not None:
-            return exact
         try:
-            value: int | float = int(text) if text.isdigit() else float(text)
-        except ValueError:
-            self.fail(node, f"cannot read the number {text!r}")
-        value = -value if negate else value
-        if isinstance(value, int):  # beyond BIGINT, MariaDB reads an integer as a DECIMAL
-            return Const(value, INT) if INT64_MIN <= value <= INT64_MAX else Const(value, dec(0, 0))
-        if not math.isfinite(value):
-            self.fail(node, f"number {text if len(text) <= 30 else text[:27] + '...'} is out of range")
-        return Const(value, FLOAT)
+            return decimals.number_literal(node.this, negate)
+        except ValueError as error:
+            self.fail(node, str(error))
 
     def _refuse(self, node: exp.Expression) -> NoReturn:
         if isinstance(node, (exp.Select, exp.Subquery, exp.Exists, exp.SetOperation)):
@@ -230,7 +191,7 @@ class Builder:
             name = self._spelling(node)
             cause = (f"aggregate function {name}() is not supported: a filter sees one alert at a time"
                      if isinstance(node, exp.AggFunc) else f"{name} is not supported")
-            raise FilterError(cause, sql=self.sql, offset=self._function_offset(node))
+            raise FilterError(cause, sql=self.sql, offset=self.function_offset(node))
         if isinstance(node, (exp.Parameter, exp.SessionParameter, exp.Placeholder)):
             offset = node_offset(node, self.sql) or 0
             while offset > 0 and self.sql[offset - 1] == "@":  # sqlglot points past @ and @@
@@ -267,7 +228,7 @@ class Builder:
     def comparison(self, helper: str, left: exp.Expression, right: exp.Expression, context: str,
                    rounding: bool = True) -> Node:
         """`left helper right` with MariaDB's conversions (quoted numbers, DECIMAL, integral constants)."""
-        (a, _), (b, _) = self.compared([(self.build(left), left), (self.build(right), right)])
+        (a, _), (b, _) = decimals.quoted_numbers([(self.build(left), left), (self.build(right), right)])
         a, b = decimals.integral_constant(b, a) or a, decimals.integral_constant(a, b) or b
         types = {a.type, b.type} - {NULL}
         if any(is_dec(t) for t in types) and all(decimals.is_exact(t) for t in types):
@@ -329,7 +290,7 @@ class Builder:
         self.only_args(node, "this", "expressions")
         sources = [node.this, *node.expressions]
         self._no_join(*sources)
-        pairs = self.compared([(self.build(n), n) for n in sources])
+        pairs = decimals.quoted_numbers([(self.build(n), n) for n in sources])
         if len(sources) == 2:  # MariaDB makes `x IN (v)` `x = v`, which rounds a DECIMAL (a longer list does not)
             pairs[0] = (decimals.rounded(pairs[0][0]), pairs[0][1])
         type_, values = self.unify(pairs, "IN (...)")

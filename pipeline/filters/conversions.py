@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from .decimals import string_number
+from .errors import FilterError
 from .ir import BOOL, FLOAT, INT, INT64_MAX, NULL, STR, Const, Node, Op, cast, dec, dec_parts, is_dec
 
 if TYPE_CHECKING:
@@ -75,7 +76,8 @@ def _cast(b: Builder, node: exp.Cast) -> Node:
         return Op("to_unsigned", UNSIGNED, (exact,)) if exact.type == INT else exact
     if kind == exp.DataType.Type.DECIMAL:
         return _to_decimal(b, node, number)
-    b.fail(target, f"CAST to {target.sql(dialect='mysql')} is not supported (SIGNED, UNSIGNED, DECIMAL(M,D), DOUBLE, CHAR)")
+    raise FilterError(f"CAST to {target.sql(dialect='mysql')} is not supported (SIGNED, UNSIGNED, DECIMAL(M,D), DOUBLE, CHAR)",
+                      sql=b.sql, offset=b.function_offset(node))
 
 
 def _to_decimal(b: Builder, node: exp.Cast, x: Node) -> Node:

@@ -12,23 +12,43 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
-from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, Col, Const, Node, Op, balanced, cast, dec, dec_parts, is_dec
+from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, Col, Const, Node, Op, balanced, cast, dec, dec_parts, is_dec
 
 DIV_PRECISION_INCREMENT = 4  # MariaDB's default
 MAX_SCALE = 38  # DECIMAL_MAX_SCALE
+MAX_DIGITS = 65  # DECIMAL_MAX_PRECISION
 _DIGITS_PER_WORD = 9
 _FLIPPED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne", "null_safe_eq": "null_safe_eq"}
 _NUMBER_PREFIX = re.compile(r"[ \t\n\r\f\v]*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)?")
 
 
-def literal(text: str, negate: bool) -> Const | None:
-    """A decimal literal (digits with a point, no exponent) as an exact DECIMAL; None for other forms."""
-    if "e" in text.lower() or "." not in text:
-        return None
-    whole, _, fraction = text.partition(".")
-    value = int((whole or "0") + fraction)
-    return Const(-value if negate else value, dec(len(fraction), len(fraction)))
+def number_literal(text: str, negate: bool) -> Const:
+    """A numeric literal as MariaDB types it: BIGINT, else DECIMAL (digits, with a point or beyond BIGINT),
+    else DOUBLE (an exponent, or more than 65 digits); ValueError (the cause) if unreadable or infinite."""
+    if "e" not in text.lower() and len(text) <= MAX_DIGITS + ("." in text):
+        whole, _, fraction = text.partition(".")
+        if (whole + fraction).isdigit() or (whole == "" and fraction.isdigit()):
+            value = -int((whole or "0") + fraction) if negate else int((whole or "0") + fraction)
+            if not fraction and INT64_MIN <= value <= INT64_MAX:
+                return Const(value, INT)
+            return Const(value, dec(len(fraction), len(fraction)))
+    try:
+        value = -float(text) if negate else float(text)
+    except ValueError:
+        raise ValueError(f"cannot read the number {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"number {text if len(text) <= 30 else text[:27] + '...'} is out of range")
+    return Const(value, FLOAT)
+
+
+def quoted_numbers(pairs: list[tuple[Node, Any]]) -> list[tuple[Node, Any]]:
+    """Quoted numbers compared with numbers are read as doubles, as MariaDB compares them."""
+    types = {ir.type for ir, _ in pairs} - {NULL}
+    if STR not in types or len(types) == 1:
+        return pairs
+    return [(Const(string_number(ir.value), FLOAT) if isinstance(ir, Const) and ir.type == STR else ir, n) for ir, n in pairs]
 
 
 def string_number(text: str) -> float:

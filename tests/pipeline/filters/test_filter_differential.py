@@ -15,7 +15,7 @@ translated so that SQLite computes MySQL's semantics:
 * XOR (absent from SQLite) becomes a CASE; IF becomes CASE; `<=>` becomes IS.
 * NaN is stored as NULL (MySQL has no NaN; NaN in a row means NULL).
 * Math functions are registered with MySQL semantics (NULL outside the domain and on
-  overflow, where SQLite's built-ins give NaN/inf), as is ROUND (half away from zero
+  overflow, where SQLite's built-ins give NaN/inf), as is ROUND (half to even
   after scaling; SQLite rounds via printf). ABS, SIGN, FLOOR, CEIL, PI, RADIANS,
   DEGREES and multi-argument max/min (GREATEST/LEAST: NULL if any is NULL) are SQLite's.
 * mjdnow() becomes the fixed instant that the compiled filters are given.
@@ -117,7 +117,7 @@ def _trunc_div(a: float, b: float) -> float:
 
 
 def _round(x, digits=0):
-    """MySQL ROUND: integers stay exact; doubles are scaled, rounded half away from zero."""
+    """MariaDB ROUND: integers stay exact; doubles are scaled, rounded half to even (rint)."""
     if x is None or digits is None:
         return None
     if isinstance(x, int):
@@ -131,8 +131,7 @@ def _round(x, digits=0):
     y = x * scale if digits >= 0 else x / scale
     if not math.isfinite(y):
         return x
-    t = float(math.trunc(y))
-    r = t + (math.copysign(1.0, y) if abs(y - t) >= 0.5 else 0.0)
+    r = float(round(y))  # MariaDB's rint(): halves to even
     r = r / scale if digits >= 0 else r * scale
     return r if math.isfinite(r) else None
 
@@ -205,7 +204,7 @@ class Generator:
     def float_literal(self) -> E:
         value = self.rng.randint(-400, 400) / 8 if self.rng.random() < 0.75 else self.rng.choice(FLOAT_POOL)
         text = self.rng.choice(["1e3", "2.5e-1", "-1e1"]) if self.rng.random() < 0.05 else repr(float(value))
-        return both(f"({text})", "float")
+        return both(f"({text if 'e' in text else text + 'e0'})", "float")  # a DOUBLE (2.5 would be a DECIMAL)
 
     def int_literal(self) -> E:
         return both(f"({self.rng.choice(INT_POOL + [self.rng.randint(-20, 60)])})", "int")
