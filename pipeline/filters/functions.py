@@ -75,7 +75,7 @@ def _log(b: Builder, node: exp.Func) -> Node:
     base, x = b.real(node.this), b.real(node.expression)
     if isinstance(base, Const) and base.value in _LOG_BASES:
         return Op("math1", FLOAT, (x,), (_LOG_BASES[base.value],))
-    return Op("log_base", FLOAT, (base, x))  # NULL unless base > 1 and x > 0, as MySQL
+    return Op("log_base", FLOAT, (base, x))  # NULL unless base > 0, base <> 1 and x > 0, as MariaDB
 
 
 def _abs(b: Builder, node: exp.Func) -> Node:

@@ -224,7 +224,7 @@ def math2(a: float | None, b: float | None, fn: np.ufunc) -> float | None:
 
 
 def log_base(base: float | None, x: float | None) -> float | None:
-    if base is None or x is None or base <= 1 or x <= 0:
+    if base is None or x is None or base <= 0 or base == 1 or x <= 0:
         return None
     return _real(float(np.log(x)) / float(np.log(base)))
 

@@ -255,7 +255,7 @@ def math2(a: Pair, b: Pair, fn: np.ufunc) -> Pair:
 
 
 def log_base(base: Pair, x: Pair) -> Pair:
-    bad = (base[0] <= 1) | (x[0] <= 0)
+    bad = (base[0] <= 0) | (base[0] == 1) | (x[0] <= 0)
     return _real(np.log(x[0]) / np.log(base[0]), _or(_or(base[1], x[1]), bad))
 
 

@@ -103,7 +103,7 @@ def _real(fn):
 
 
 def _log_base(base: float, x: float) -> float:
-    if base <= 1 or x <= 0:
+    if base <= 0 or base == 1 or x <= 0:  # MariaDB's domain (a base below 1 is allowed)
         raise ValueError
     return math.log(x) / math.log(base)
 
