@@ -26,29 +26,42 @@ _DEFAULT_DECIMAL = (10, 0)  # DECIMAL without (M, D)
 def integer(ir: Node, unsigned: bool = False) -> Node:
     """A number as an exact integer, as MariaDB's val_int() makes it."""
     if ir.type == FLOAT:
-        return Op("float_to_int", UNSIGNED, (ir,), (unsigned,))
+        return Op("float_to_int", UNSIGNED, (ir,), ("unsigned" if unsigned else "signed",))
     frac, _ = dec_parts(ir.type)
     if frac:
         return Op("dec_round", UNSIGNED, (ir,), (frac, 0))
     return cast(ir, INT) if ir.type == BOOL else ir
 
 
+def _bits(b: Builder, node: exp.Expression) -> Node:
+    """An operand of a bitwise operator: a DOUBLE is rounded half away from zero and clamped to
+    [-2^63, 2^64 - 1] there (unlike CAST's rint()), as MariaDB does."""
+    ir = b.numeric(node)
+    return Op("float_to_int", UNSIGNED, (ir,), ("bits",)) if ir.type == FLOAT else integer(ir)
+
+
 def _bitwise(helper: str) -> Callable[[Builder, exp.Expression], Node]:
     def build(b: Builder, node: exp.Expression) -> Node:
-        operands = [integer(b.numeric(n)) for n in (node.this, node.expression)]
-        return Op(helper, UNSIGNED, tuple(operands))
+        return Op(helper, UNSIGNED, (_bits(b, node.this), _bits(b, node.expression)))
     return build
 
 
 def _bit_not(b: Builder, node: exp.BitwiseNot) -> Node:
-    return Op("bit_not", UNSIGNED, (integer(b.numeric(node.this)),))
+    return Op("bit_not", UNSIGNED, (_bits(b, node.this),))
 
 
 def bit_count(b: Builder, node: exp.Func) -> Node:
-    return Op("bit_count", INT, (integer(b.numeric(node.this)),))
+    return Op("bit_count", INT, (_bits(b, node.this),))
 
 
 def _hex(b: Builder, node: exp.HexString) -> Node:
+    """0x1F is a number; X'1F' is a (binary) string, so a number only as a quoted number is ('A' is 0)."""
+    start = (node.meta or {}).get("start")
+    if start is not None and b.sql[start:start + 2].lower() == "x'":
+        try:
+            return Const(bytes.fromhex(node.this).decode("utf-8"), STR)
+        except ValueError:
+            b.fail(node, "X'...' must spell UTF-8 text here")
     value = int(node.this or "0", 16)
     return Const(value, INT) if value <= INT64_MAX else Const(value, UNSIGNED)
 

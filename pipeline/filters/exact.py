@@ -205,17 +205,21 @@ def to_unsigned(x: Pair) -> Pair:
     return _unsigned(x[0]), x[1]
 
 
-def float_to_int(x: Pair, unsigned: bool) -> Pair:
-    """CAST(double AS SIGNED/UNSIGNED): rint() (halves to even), clamped to the type's range, as MariaDB."""
+_FLOAT_TO_INT = {  # mode: (rounding, lowest, highest), as MariaDB converts a double in each place
+    "signed": (np.rint, INT64_MIN, INT64_MAX),  # CAST(... AS SIGNED)
+    "unsigned": (np.rint, 0, _U64),  # CAST(... AS UNSIGNED)
+    "bits": (lambda v: np.trunc(v + np.copysign(0.5, v)), INT64_MIN, _U64),  # bitwise operands
+}
+
+
+def float_to_int(x: Pair, mode: str) -> Pair:
+    """A double as an exact integer: rounded and clamped as MariaDB does for `mode`."""
+    rounding, lowest, highest = _FLOAT_TO_INT[mode]
     values = np.asarray(x[0], dtype=np.float64)
     finite = np.isfinite(values)
-    rounded = np.where(finite, np.rint(values), 0.0)
-    ints = np.asarray([int(v) for v in rounded.reshape(-1)], dtype=object).reshape(values.shape)
-    if unsigned:
-        ints = np.where(ints < 0, 0, np.minimum(ints, _U64))
-    else:
-        ints = np.minimum(np.maximum(ints, INT64_MIN), INT64_MAX)
-    return ints, _or(x[1], ~finite if not finite.all() else None)
+    rounded = np.where(finite, rounding(np.where(finite, values, 0.0)), 0.0)
+    ints = np.asarray([min(max(int(v), lowest), highest) for v in rounded.reshape(-1)], dtype=object)
+    return ints.reshape(values.shape), _or(x[1], ~finite if not finite.all() else None)
 
 
 def int_to_str(x: Pair) -> Pair:

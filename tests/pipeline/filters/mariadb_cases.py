@@ -86,6 +86,9 @@ HAND_CASES: dict[str, list[str]] = {
         "nDiaSources >> 1 = 1", "~nDiaSources > 0", "htm16 >> 32 = 0", "(htm16 & 15) = 3", "0x10 = 16",
         "nDiaSources = 0x3", "nDiaSources & -1 = nDiaSources", "-nDiaSources & 255 > 250", "nDiaSources << 64 = 0",
         "nDiaSources >> 64 = 0", "~0 > 0", "(nDiaSources | 1) - 2 > 0", "BIT_COUNT(nDiaSources) = 2",
+        "htm16 & ~0 = htm16", "~0 >> 63 = 1", "0xFFFFFFFFFFFFFFFF = ~0", "18446744073709551615 = ~0", "X'0f' = 15",
+        "latestR & 3 = 2", "(nDiaSources / 2) | 0 = 2", "nDiaSources ^ nPosDiaSources > 2", "1 << nDiaSources > 8",
+        "BIT_COUNT(-1) = 64", "nDiaSources & '3' = 3",
     ],
     "CAST": [
         "CAST(latestR AS SIGNED) = 2", "CAST(latestR AS SIGNED) = 3", "CAST(-2.5 AS SIGNED) = -3",
@@ -94,6 +97,18 @@ HAND_CASES: dict[str, list[str]] = {
         "CAST(tns_name AS CHAR) = 'sn'", "CAST(nPosDiaSources / nDiaSources AS DECIMAL(5,3)) = 0.667",
         "CAST(medianR AS DECIMAL(4,2)) > 0.5", "CAST('2.5' AS DOUBLE) = 2.5", "CAST(nDiaSources AS SIGNED) = '3'",
         "CONVERT(nDiaSources, SIGNED) = 3",
+        "CAST(jump1 AS DECIMAL(6,3)) * 2 > 1", "CAST(nPosDiaSources / nDiaSources AS DOUBLE) > 0.66", "CAST(latestR AS DECIMAL) = 3",
+        "CAST(latestR AS UNSIGNED) = 2", "CAST(latestR * 1e20 AS SIGNED) > 0", "CAST(0.5 AS SIGNED) = 1",
+    ],
+    "DECIMAL inside functions and branches": [
+        "GREATEST(nDiaSources / 3, 0.5) > 0.6", "COALESCE(nPosDiaSources / nDiaSources, 0) >= 0.6667",
+        "IF(nDiaSources > 2, 0.5, 1.25) = 0.5", "CASE WHEN nDiaSources > 3 THEN nPosDiaSources / nDiaSources ELSE 0.25 END < 0.3",
+        "nDiaSources / 0 IS NULL", "MOD(nDiaSources, 0.7) > 0.3", "nDiaSources DIV 0.7 = 4", "-nDiaSources / 7 < -0.4285",
+        "ABS(-nDiaSources / 7) > 0.4285", "SIGN(nPosDiaSources / nDiaSources - 0.5) = 1", "nDiaSources / 3 > latestR",
+        "nDiaSources * 0.5 + latestR > 2", "SQRT(nDiaSources / 2) > 1.2", "nPosDiaSources / nDiaSources * 100 >= 66.67",
+        "(nPosDiaSources / nDiaSources) / (nSourcesGood / nDiaSources) > 1", "nDiaSources / 3 <=> 1",
+        "LEAST(nDiaSources * 0.1, 0.35) = 0.3", "nDiaSources MOD 2 = 1.0", "99999999999999999999 > diaObjectId",
+        "diaObjectId / 1000000000 > 170000000", "ROUND(nPosDiaSources / nDiaSources, 3) IN (0.667, 0.333)",
     ],
     "flux2mag": ["flux2mag(g_psfFlux) < 20", "flux2mag(latest_psfFlux) BETWEEN 18 AND 22", "flux2mag(jump1) IS NULL"],
 }
