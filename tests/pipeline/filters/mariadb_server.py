@@ -19,10 +19,10 @@ from typing import Any
 
 import pymysql
 
-from pipeline.features.columns import COLUMNS
+from pipeline.features.columns import COLUMNS, Column
 
 _SQL_TYPES = {"long": "BIGINT", "int": "INT", "double": "DOUBLE", "float": "FLOAT", "string": "VARCHAR(80)",
-              "timestamp": "DATETIME"}
+              "timestamp": "DATETIME", "json": "JSON"}
 _START_SECONDS = 60.0
 
 
@@ -84,11 +84,15 @@ class MariaDB:
 
     def load_objects(self, table: str, rows: Sequence[Mapping[str, Any]], widen_float: bool) -> None:
         """(Re)create `table` with Lasair's objects columns (plus `row_index`) holding `rows`."""
-        names = [c.name for c in COLUMNS]
-        types = {c.name: ("DOUBLE" if widen_float and c.sql_type == "float" else _SQL_TYPES[c.sql_type]) for c in COLUMNS}
-        columns = ", ".join(f"`{name}` {types[name]}" for name in names)
+        self.load(table, COLUMNS, rows, widen_float)
+
+    def load(self, table: str, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]], widen_float: bool) -> None:
+        """(Re)create `table` with these Lasair columns (plus `row_index`, the row's position) holding `rows`."""
+        names = [c.name for c in columns]
+        types = {c.name: ("DOUBLE" if widen_float and c.sql_type == "float" else _SQL_TYPES[c.sql_type]) for c in columns}
+        ddl = ", ".join(f"`{name}` {types[name]}" for name in names)
         self.execute(f"DROP TABLE IF EXISTS {table}")
-        self.execute(f"CREATE TABLE {table} (row_index INT PRIMARY KEY, {columns}) ENGINE=MEMORY")
+        self.execute(f"CREATE TABLE {table} (row_index INT PRIMARY KEY, {ddl}) ENGINE=MEMORY")
         insert = f"INSERT INTO {table} VALUES ({', '.join(['%s'] * (len(names) + 1))})"
         with self.connection.cursor() as cursor:
             cursor.executemany(insert, [[i, *(_db_value(row.get(n)) for n in names)] for i, row in enumerate(rows)])
