@@ -153,8 +153,12 @@ def decimal_rounding(x: Node, digits: int, truncate: bool) -> Node:
 
 
 def output(ir: Node) -> Node:
-    """A DECIMAL result as MariaDB returns it: rounded to its decimals (then given as a double)."""
-    return cast(rounded(ir), FLOAT) if is_dec(ir.type) else ir
+    """A DECIMAL result as MariaDB returns it: rounded to its decimals, then given as a double, or as an
+    exact integer when it has none (`~0` is 18446744073709551615)."""
+    if not is_dec(ir.type):
+        return ir
+    value = rounded(ir)
+    return value if dec_parts(value.type)[1] == 0 else cast(value, FLOAT)
 
 
 def is_exact(type_: str) -> bool:
