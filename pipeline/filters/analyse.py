@@ -1,14 +1,15 @@
-"""Check a parsed filter's expressions and give them MySQL's types, producing IR.
+"""Check a parsed filter's expressions and give them MariaDB's types, producing IR.
 
 Only the sqlglot node types in `_HANDLERS` (and the functions in `functions.FUNCTIONS`)
-are accepted; anything else is refused with its position. Typing follows MySQL with one
-simplification that makes every filter's meaning explicit: strings and numbers never
-mix (MySQL would silently convert 'abc' to 0), so such expressions are refused.
+are accepted; anything else is refused with its position. Typing follows MariaDB (Lasair's
+database) with one simplification that keeps every filter's meaning explicit: a string
+column never meets a number (MariaDB would silently convert 'abc' to 0); a quoted number
+literal does, read as MariaDB reads it.
 
-Conversions MySQL performs implicitly become explicit IR casts, so both runtimes apply
-them identically: integers meeting doubles are converted to double (MySQL compares
-BIGINT with DOUBLE as doubles), `/` always divides doubles, predicates used as numbers
-become 0/1, and string comparisons fold case (the default case-insensitive collation).
+Conversions MariaDB performs implicitly become explicit IR casts, so both runtimes apply
+them identically: exact numbers are DECIMALs (`decimals.py`), anything meeting a DOUBLE
+becomes a DOUBLE, predicates used as numbers become 0/1, and strings compare by their
+utf8mb4_general_ci keys (`collation.py`).
 """
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from pipeline.filters import FilterError, compile_filter
-
 from .test_filter_semantics import both_forms, value
 
 T, F = True, False
