@@ -154,6 +154,14 @@ def random_wheres(rows: list[dict[str, Any]], n: int, seed: int = SEED) -> list[
             return fn.format(name), name
         if kind < 0.5:
             return f"{name} + {rng.choice(['0.5', '1', '2.5e0', '-0.25'])}", name
+        if kind < 0.6:
+            a, b = rng.sample(ints, 2)
+            shape = rng.choice(["({a} / {b}) * {c}", "{a} / ({b} + 1) - {c}", "{a} DIV {c}", "{a} MOD {c}",
+                                "({a} + {b}) / 7 / {c}", "IF({a} > {b}, {a} / {b}, {c})", "GREATEST({a} / 3, {c})",
+                                "CASE WHEN {a} > 2 THEN {a} * {c} ELSE {b} / 4 END", "COALESCE({a} / {b}, {c})"])
+            # (a quoted number among IF/CASE/COALESCE/GREATEST results is refused here: README)
+            quoted = ["'2'"] if shape.startswith("(") or "DIV" in shape or "MOD" in shape or shape.startswith("{a} /") else []
+            return shape.format(a=a, b=b, c=rng.choice(["0.5", "3", "1.25", "0.3333", "2e0", *quoted])), "medianR"
         return name, name
 
     def condition() -> str:
@@ -167,7 +175,9 @@ def random_wheres(rows: list[dict[str, Any]], n: int, seed: int = SEED) -> list[
             other = rng.choice([f"'{text}'", f"'{text}'", rng.choice(strings)])
             return f"{name} {op} {other}"
         term, source = numeric_term()
-        op = rng.choice([">", ">=", "<", "<=", "=", "<>", "BETWEEN"])
+        op = rng.choice([">", ">=", "<", "<=", "=", "<>", "<=>", "BETWEEN", "IN"])
+        if op == "IN":
+            return f"{term} IN ({', '.join(number(source) for _ in range(rng.choice((1, 2, 3))))})"
         if op == "BETWEEN":
             low, high = sorted((observed(source), observed(source)))
             return f"{term} BETWEEN {low:.4g} AND {high:.4g}"
