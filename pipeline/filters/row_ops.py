@@ -240,16 +240,18 @@ def round_int(x: int | None, digits: int, truncate: bool) -> int | None:
     return None if x is None else _int(kernels.round_int(x, digits, truncate))
 
 
-def _extreme(ufunc: np.ufunc) -> Callable[..., Value]:
+def _extreme(ufunc: np.ufunc, exact: Callable[..., Any]) -> Callable[..., Value]:
     def extreme(*xs: Value) -> Value:
         if any(x is None for x in xs):
             return None  # MySQL: GREATEST/LEAST with any NULL argument is NULL
+        if type(xs[0]) is int:  # integers and DECIMALs, exact at any size (as numpy's object arrays)
+            return exact(xs)
         return reduce(ufunc, xs).item()
     return extreme
 
 
-greatest = _extreme(np.maximum)
-least = _extreme(np.minimum)
+greatest = _extreme(np.maximum, max)
+least = _extreme(np.minimum, min)
 
 
 def case(*args: Value) -> Value:

@@ -88,7 +88,8 @@ HAND_CASES: dict[str, list[str]] = {
         "nDiaSources >> 64 = 0", "~0 > 0", "(nDiaSources | 1) - 2 > 0", "BIT_COUNT(nDiaSources) = 2",
         "htm16 & ~0 = htm16", "~0 >> 63 = 1", "0xFFFFFFFFFFFFFFFF = ~0", "18446744073709551615 = ~0", "X'0f' = 15",
         "latestR & 3 = 2", "(nDiaSources / 2) | 0 = 2", "nDiaSources ^ nPosDiaSources > 2", "1 << nDiaSources > 8",
-        "BIT_COUNT(-1) = 64", "nDiaSources & '3' = 3",
+        "BIT_COUNT(-1) = 64", "nDiaSources & '3' = 3", "GREATEST(~0, nDiaSources) > 0", "LEAST(~nDiaSources, 5) = 5",
+        "GREATEST(~nDiaSources, diaObjectId) > 18446744073709551600", "CASE WHEN nDiaSources > 3 THEN ~0 ELSE 0.5 END > 1",
     ],
     "CAST": [
         "CAST(latestR AS SIGNED) = 2", "CAST(latestR AS SIGNED) = 3", "CAST(-2.5 AS SIGNED) = -3",

@@ -41,7 +41,8 @@ def test_round_and_truncate(expression: str, expected: object) -> None:
     ("-1e30 | 0", 9223372036854775808), ("CAST(-1 AS UNSIGNED)", 18446744073709551615), ("CAST(2.5 AS SIGNED)", 3),
     ("CAST(2.5e0 AS SIGNED)", 2), ("CAST(3.5e0 AS SIGNED)", 4), ("CAST(-2.5e0 AS UNSIGNED)", 0),
     ("CAST(0.125e0 AS DECIMAL(5,2))", 0.13), ("CAST(2.675e0 AS DECIMAL(5,2))", 2.68), ("CAST(2 / 3 AS DECIMAL(5,3))", 0.667),
-    ("CAST(12 AS CHAR)", "12"), ("BIT_COUNT(-1)", 64),
+    ("CAST(12 AS CHAR)", "12"), ("BIT_COUNT(-1)", 64), ("GREATEST(~0, 1)", 18446744073709551615),
+    ("LEAST(99999999999999999999999, 3 / 7)", 0.4286),
 ])
 def test_bitwise_hex_and_cast(expression: str, expected: object) -> None:
     assert value(expression) == expected
