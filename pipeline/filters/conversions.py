@@ -14,22 +14,22 @@ from sqlglot import exp
 
 from .decimals import string_number
 from .errors import FilterError
-from .ir import BOOL, FLOAT, INT, INT64_MAX, NULL, STR, Const, Node, Op, cast, dec, dec_parts, is_dec
+from .ir import BOOL, FLOAT, INT, INT64_MAX, NULL, STR, UNSIGNED, Const, Node, Op, cast, dec, dec_parts, is_dec
 
 if TYPE_CHECKING:
     from .analyse import Builder
 
-UNSIGNED = dec(0, 0)  # BIGINT UNSIGNED results: exact integers
+EXACT_INTEGER = dec(0, 0)  # an integer of any size, before a bitwise operator or CAST reads it
 _DEFAULT_DECIMAL = (10, 0)  # DECIMAL without (M, D)
 
 
 def integer(ir: Node, unsigned: bool = False) -> Node:
     """A number as an exact integer, as MariaDB's val_int() makes it."""
     if ir.type == FLOAT:
-        return Op("float_to_int", UNSIGNED, (ir,), ("unsigned" if unsigned else "signed",))
+        return Op("float_to_int", UNSIGNED if unsigned else EXACT_INTEGER, (ir,), ("unsigned" if unsigned else "signed",))
     frac, _ = dec_parts(ir.type)
     if frac:
-        return Op("dec_round", UNSIGNED, (ir,), (frac, 0))
+        return Op("dec_round", EXACT_INTEGER, (ir,), (frac, 0))
     return cast(ir, INT) if ir.type == BOOL else ir
 
 
@@ -37,7 +37,7 @@ def _bits(b: Builder, node: exp.Expression) -> Node:
     """An operand of a bitwise operator: a DOUBLE is rounded half away from zero and clamped to
     [-2^63, 2^64 - 1] there (unlike CAST's rint()), as MariaDB does."""
     ir = b.numeric(node)
-    return Op("float_to_int", UNSIGNED, (ir,), ("bits",)) if ir.type == FLOAT else integer(ir)
+    return Op("float_to_int", EXACT_INTEGER, (ir,), ("bits",)) if ir.type == FLOAT else integer(ir)
 
 
 def _bitwise(helper: str) -> Callable[[Builder, exp.Expression], Node]:
@@ -86,7 +86,9 @@ def _cast(b: Builder, node: exp.Cast) -> Node:
         return exact if exact.type == INT else Op("dec_floor", INT, (exact,), (0,))
     if kind == exp.DataType.Type.UBIGINT:  # UNSIGNED
         exact = integer(number, unsigned=True)
-        return Op("to_unsigned", UNSIGNED, (exact,)) if exact.type == INT else exact
+        if is_dec(number.type) and number.type != UNSIGNED:  # a DECIMAL clamps (-2.5 is 0); an integer wraps
+            return Op("clamp_unsigned", UNSIGNED, (exact,))
+        return exact if exact.type == UNSIGNED else Op("to_unsigned", UNSIGNED, (exact,))
     if kind == exp.DataType.Type.DECIMAL:
         return _to_decimal(b, node, number)
     raise FilterError(f"CAST to {target.sql(dialect='mysql')} is not supported (SIGNED, UNSIGNED, DECIMAL(M,D), DOUBLE, CHAR)",

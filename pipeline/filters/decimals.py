@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, Col, Const, Node, Op, balanced, cast, dec, dec_parts, is_dec
+from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, UNSIGNED, Col, Const, Node, Op, balanced, cast, dec, dec_parts, is_dec
 
 DIV_PRECISION_INCREMENT = 4  # MariaDB's default
 MAX_SCALE = 38  # DECIMAL_MAX_SCALE
@@ -76,7 +76,11 @@ def rounded(ir: Node) -> Node:
 
 
 def arithmetic(kind: str, a: Node, b: Node) -> Node:
-    """+, -, * and MOD of DECIMALs and integers."""
+    """+, -, * and MOD of DECIMALs and integers; with a BIGINT UNSIGNED and no DECIMAL, unsigned
+    (a result below 0 or beyond 2^64 - 1 is MariaDB's out-of-range error: NULL here)."""
+    if UNSIGNED in (a.type, b.type) and {a.type, b.type} <= {UNSIGNED, INT, BOOL} and kind != "mod":
+        result = Op(f"dec_{kind}", UNSIGNED, (cast(a, UNSIGNED), cast(b, UNSIGNED)))
+        return Op("unsigned_range", UNSIGNED, (result,))
     (fa, da), (fb, db) = dec_parts(a.type), dec_parts(b.type)
     if kind == "mul":
         return Op("dec_mul", dec(fa + fb, min(da + db, MAX_SCALE)), (cast(a, dec(fa, da)), cast(b, dec(fb, db))))

@@ -200,6 +200,18 @@ def bit_count(x: Pair) -> Pair:
     return counts.reshape(np.shape(x[0])), x[1]
 
 
+def unsigned_range(x: Pair) -> Pair:
+    """A BIGINT UNSIGNED result: outside 0 .. 2^64 - 1 is NULL (MariaDB's out-of-range error)."""
+    values = exact(x[0])
+    bad = np.asarray((values < 0) | (values > _U64), dtype=bool)
+    return np.where(bad, 0, values), _or(x[1], bad if bad.any() else None)
+
+
+def clamp_unsigned(x: Pair) -> Pair:
+    """CAST(DECIMAL AS UNSIGNED): clamped to 0 .. 2^64 - 1."""
+    return np.minimum(np.maximum(exact(x[0]), 0), _U64), x[1]
+
+
 def to_unsigned(x: Pair) -> Pair:
     """CAST(integer AS UNSIGNED): the two's-complement reading."""
     return _unsigned(x[0]), x[1]
@@ -235,6 +247,6 @@ ARITIES: dict[str, int] = {
     "dec_from_int": 1, "dec_to_float": 1, "dec_from_float": 1, "dec_round": 1, "dec_truncate": 1,
     "dec_floor": 1, "dec_ceil": 1, "dec_rescale": 1, "dec_add": 2, "dec_sub": 2, "dec_mul": 2, "dec_neg": 1,
     "dec_abs": 1, "dec_div": 2, "dec_intdiv": 2, "dec_mod": 2, "bit_and": 2, "bit_or": 2, "bit_xor": 2,
-    "bit_not": 1, "shift_left": 2, "shift_right": 2, "bit_count": 1, "to_unsigned": 1, "float_to_int": 1, "int_to_str": 1,
+    "bit_not": 1, "shift_left": 2, "shift_right": 2, "bit_count": 1, "to_unsigned": 1, "float_to_int": 1, "int_to_str": 1, "unsigned_range": 1, "clamp_unsigned": 1,
 }
 HELPERS = {name: globals()[name] for name in ARITIES}

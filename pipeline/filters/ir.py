@@ -38,8 +38,11 @@ def dec_parts(type_: str) -> tuple[int, int]:
     """(frac, decimals) of a DECIMAL type; an integer type is a DECIMAL with none."""
     if not is_dec(type_):
         return 0, 0
-    frac, decimals = type_[3:].split("_")
+    frac, decimals = type_[3:].split("_")[:2]
     return int(frac), int(decimals)
+
+
+UNSIGNED = dec(0, 0) + "_u"  # BIGINT UNSIGNED (bitwise results, CAST AS UNSIGNED): exact, 0 to 2^64 - 1
 
 
 # Comparison helpers (named as in both runtimes) and the Python operator each inlines to.

@@ -100,6 +100,8 @@ HAND_CASES: dict[str, list[str]] = {
         "CONVERT(nDiaSources, SIGNED) = 3",
         "CAST(jump1 AS DECIMAL(6,3)) * 2 > 1", "CAST(nPosDiaSources / nDiaSources AS DOUBLE) > 0.66", "CAST(latestR AS DECIMAL) = 3",
         "CAST(latestR AS UNSIGNED) = 2", "CAST(latestR * 1e20 AS SIGNED) > 0", "CAST(0.5 AS SIGNED) = 1",
+        "CAST(-2.5 AS UNSIGNED) = 0", "CAST(-nDiaSources AS UNSIGNED) > 5", "CAST(nDiaSources - 3.5 AS UNSIGNED) = 0",
+        "CAST(nDiaSources AS UNSIGNED) - 3 >= 0", "(nDiaSources | 0) - 0.5 > 2", "~0 + nDiaSources > 0",
     ],
     "DECIMAL inside functions and branches": [
         "GREATEST(nDiaSources / 3, 0.5) > 0.6", "COALESCE(nPosDiaSources / nDiaSources, 0) >= 0.6667",
