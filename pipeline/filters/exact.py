@@ -23,8 +23,11 @@ def _or(a: Any, b: Any) -> Any:
 
 
 def exact(values: Any) -> Any:
-    """Values as Python ints in an object array (exact arithmetic)."""
-    return np.asarray(values).astype(object)
+    """Values as Python ints in an object array of at least one dimension (numpy turns operations on
+    0-d arrays into scalars, and a Python int scalar meeting numpy could be squeezed into int64)."""
+    if isinstance(values, (np.ndarray, np.generic)):
+        return np.atleast_1d(np.asarray(values).astype(object))
+    return np.array([values], dtype=object)
 
 
 def _sign_apply(negative: Any, magnitude: Any) -> Any:
@@ -163,7 +166,7 @@ def dec_mod(a: Pair, b: Pair) -> Pair:
 
 
 def _unsigned(values: Any) -> Any:
-    return exact(values) & _U64
+    return np.asarray(exact(values) & _U64, dtype=object)  # an array even for one value: never int64 again
 
 
 def bit_and(a: Pair, b: Pair) -> Pair:
@@ -186,13 +189,13 @@ def shift_left(a: Pair, b: Pair) -> Pair:
     """A shift by 64 or more (or a negative count, read unsigned) is 0, as MariaDB's."""
     count = _unsigned(b[0])
     small = np.asarray(count < 64, dtype=bool)
-    return np.where(small, (_unsigned(a[0]) << np.where(small, count, 0)) & _U64, 0), _or(a[1], b[1])
+    return np.where(small, (_unsigned(a[0]) << exact(np.where(small, count, 0))) & _U64, 0), _or(a[1], b[1])
 
 
 def shift_right(a: Pair, b: Pair) -> Pair:
     count = _unsigned(b[0])
     small = np.asarray(count < 64, dtype=bool)
-    return np.where(small, _unsigned(a[0]) >> np.where(small, count, 0), 0), _or(a[1], b[1])
+    return np.where(small, _unsigned(a[0]) >> exact(np.where(small, count, 0)), 0), _or(a[1], b[1])
 
 
 def bit_count(x: Pair) -> Pair:
@@ -209,7 +212,8 @@ def unsigned_range(x: Pair) -> Pair:
 
 def clamp_unsigned(x: Pair) -> Pair:
     """CAST(DECIMAL AS UNSIGNED): clamped to 0 .. 2^64 - 1."""
-    return np.minimum(np.maximum(exact(x[0]), 0), _U64), x[1]
+    values = exact(x[0])
+    return np.where(values < 0, 0, np.where(values > _U64, _U64, values)), x[1]
 
 
 def to_unsigned(x: Pair) -> Pair:
