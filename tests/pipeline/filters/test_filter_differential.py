@@ -2,9 +2,11 @@
 
 A seeded generator writes thousands of random filters mixing the supported constructs;
 each is written twice, once as a user would for MySQL/Lasair and once for SQLite,
-translated so that SQLite computes MySQL's semantics:
+translated so that SQLite computes MySQL's semantics. (The same filters run in MariaDB itself in
+test_mariadb_differential, which also checks what SQLite cannot: MariaDB's DECIMAL.)
 
-* `/` divides doubles (`CAST(a AS REAL) / b`); SQLite would truncate integers.
+* `/` divides doubles (`CAST(a AS REAL) / b`); SQLite would truncate integers. MariaDB divides
+  integers as DECIMALs; on these data the two agree (double literals carry an exponent).
 * `DIV` is SQLite's integer `/` on integers (truncating, as MySQL); on doubles a
   registered function (SQLite's CAST to INTEGER saturates where MySQL overflows);
   `%`/MOD on doubles is SQLite's `mod()` (fmod), since SQLite's `%` casts to integers.
