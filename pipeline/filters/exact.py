@@ -1,8 +1,9 @@
 """MariaDB's exact DECIMAL values, and the integer operations MariaDB does in BIGINT UNSIGNED.
 
-A DECIMAL value is a Python int scaled by 10^frac (`frac` fixed per IR node by the analyser),
-held in numpy object arrays so that every operation is exact at any size and vectorised over a
-batch. These helpers take and give (values, mask) pairs as `vector_ops` does; the per-row
+A DECIMAL value is an integer scaled by 10^frac (`frac` fixed per IR node by the analyser). An
+operation computes in int64 when its operands are int64 and small enough that it cannot overflow
+(`_fit`: the common `nPosDiaSources / nDiaSources >= 0.6667` stays in int64), else with Python ints
+in numpy object arrays, exact at any size; both give the same numbers, vectorised over a batch. These helpers take and give (values, mask) pairs as `vector_ops` does; the per-row
 runtime applies the very same functions to one-element arrays (`row_ops.lift`), so the two
 forms cannot differ. Masked (NULL) positions hold 0, never used.
 """
@@ -30,12 +31,28 @@ def exact(values: Any) -> Any:
     return np.array([values], dtype=object)
 
 
+_FAST = 2**62  # int64 computations keep every operand and result below this
+
+
+def _magnitude(values: np.ndarray) -> int:
+    return max(-int(values.min()), int(values.max()), 0) if values.size else 0
+
+
+def _fit(values: Any, factor: int = 1) -> Any:
+    """int64 values, if they are int64 and |value| * factor stays below 2^62 (so the caller's int64
+    operations cannot overflow); else exact Python ints."""
+    if (isinstance(values, (np.ndarray, np.generic)) and values.dtype == np.int64 and factor < _FAST
+            and _magnitude(np.atleast_1d(values)) * factor < _FAST):
+        return np.atleast_1d(values)
+    return exact(values)
+
+
 def _sign_apply(negative: Any, magnitude: Any) -> Any:
     return np.where(negative, -magnitude, magnitude)
 
 
 def _scaled(x: Pair, frac: int, to: int) -> Any:
-    return exact(x[0]) * 10 ** (to - frac)
+    return _fit(x[0], 10 ** (to - frac)) * 10 ** (to - frac)
 
 
 def _int64(values: Any, mask: Any) -> Pair:
@@ -49,12 +66,16 @@ def _int64(values: Any, mask: Any) -> Pair:
 
 
 def dec_from_int(x: Pair, frac: int) -> Pair:
-    return exact(x[0]) * 10**frac, x[1]
+    return _scaled(x, 0, frac), x[1]
 
 
 def dec_to_float(x: Pair, frac: int) -> Pair:
-    """Correctly rounded: Python divides ints exactly, rounding once."""
-    values = np.asarray(exact(x[0]) / 10**frac).astype(np.float64)
+    """Correctly rounded: one division of two exact doubles (below 2^53 and 10^22), or of Python ints."""
+    small = _fit(x[0])
+    if small.dtype == np.int64 and _magnitude(small) < 2**53 and frac <= 22:
+        values = small.astype(np.float64) / 10.0**frac
+    else:
+        values = np.asarray(exact(x[0]) / 10**frac).astype(np.float64)
     return (values if x[1] is None else np.where(x[1], np.nan, values)), x[1]
 
 
@@ -73,34 +94,36 @@ def dec_from_float(x: Pair, frac: int) -> Pair:
 # -- rounding -----------------------------------------------------------------------------------
 
 
-def _unit_parts(values: Any, digits: int) -> tuple[Any, Any, Any]:
-    magnitude = np.abs(exact(values))
+def _unit_parts(values: Any, digits: int) -> tuple[Any, Any, Any, Any]:
+    """(values, |values| // 10^digits, remainder, 10^digits)."""
     unit = 10**digits
-    return magnitude // unit, magnitude % unit, unit
+    values = _fit(values, 2 * unit)
+    magnitude = np.abs(values)
+    return values, magnitude // unit, magnitude % unit, unit
 
 
 def dec_round(x: Pair, frac: int, to: int) -> Pair:
     """Half away from zero, from `frac` to `to` decimals (MariaDB's DECIMAL rounding)."""
     if to >= frac:
         return _scaled(x, frac, to), x[1]
-    quotient, remainder, unit = _unit_parts(x[0], frac - to)
-    return _sign_apply(exact(x[0]) < 0, quotient + (2 * remainder >= unit)), x[1]
+    values, quotient, remainder, unit = _unit_parts(x[0], frac - to)
+    return _sign_apply(values < 0, quotient + (2 * remainder >= unit)), x[1]
 
 
 def dec_truncate(x: Pair, frac: int, to: int) -> Pair:
     if to >= frac:
         return _scaled(x, frac, to), x[1]
-    quotient, _, _ = _unit_parts(x[0], frac - to)
-    return _sign_apply(exact(x[0]) < 0, quotient), x[1]
+    values, quotient, _, _ = _unit_parts(x[0], frac - to)
+    return _sign_apply(values < 0, quotient), x[1]
 
 
 def dec_floor(x: Pair, frac: int) -> Pair:
     """FLOOR of a DECIMAL: a BIGINT."""
-    return _int64(exact(x[0]) // 10**frac, x[1])
+    return _int64(_fit(x[0], 10**frac) // 10**frac, x[1])
 
 
 def dec_ceil(x: Pair, frac: int) -> Pair:
-    return _int64(-(-exact(x[0]) // 10**frac), x[1])
+    return _int64(-(-_fit(x[0], 10**frac) // 10**frac), x[1])
 
 
 def dec_rescale(x: Pair, frac: int, to: int) -> Pair:
@@ -112,35 +135,37 @@ def dec_rescale(x: Pair, frac: int, to: int) -> Pair:
 
 
 def dec_add(a: Pair, b: Pair) -> Pair:
-    return exact(a[0]) + exact(b[0]), _or(a[1], b[1])
+    return _fit(a[0]) + _fit(b[0]), _or(a[1], b[1])
 
 
 def dec_sub(a: Pair, b: Pair) -> Pair:
-    return exact(a[0]) - exact(b[0]), _or(a[1], b[1])
+    return _fit(a[0]) - _fit(b[0]), _or(a[1], b[1])
 
 
 def dec_mul(a: Pair, b: Pair) -> Pair:
-    return exact(a[0]) * exact(b[0]), _or(a[1], b[1])
+    bv = _fit(b[0])
+    factor = _magnitude(bv) + 1 if bv.dtype == np.int64 else _FAST
+    return _fit(a[0], factor) * bv, _or(a[1], b[1])
 
 
 def dec_neg(x: Pair) -> Pair:
-    return -exact(x[0]), x[1]
+    return -_fit(x[0]), x[1]
 
 
 def dec_abs(x: Pair) -> Pair:
-    return np.abs(exact(x[0])), x[1]
+    return np.abs(_fit(x[0])), x[1]
 
 
-def _divisor(b: Pair) -> tuple[Any, Any]:
-    bv = exact(b[0])
+def _divisor(b: Any) -> tuple[Any, Any]:
+    bv = _fit(b)
     zero = np.asarray(bv == 0, dtype=bool)
     return np.where(zero, 1, bv), zero
 
 
 def dec_div(a: Pair, b: Pair, shift: int) -> Pair:
     """a * 10^shift / b truncated toward zero (MariaDB computes a quotient's digits and stops); x/0 is NULL."""
-    divisor, zero = _divisor(b)
-    numerator = exact(a[0]) * 10**shift
+    divisor, zero = _divisor(b[0])
+    numerator = _fit(a[0], 10**shift) * 10**shift
     quotient = np.abs(numerator) // np.abs(divisor)
     values = _sign_apply((numerator < 0) != (divisor < 0), quotient)
     return np.where(zero, 0, values), _or(_or(a[1], b[1]), zero if zero.any() else None)
@@ -148,16 +173,16 @@ def dec_div(a: Pair, b: Pair, shift: int) -> Pair:
 
 def dec_intdiv(a: Pair, b: Pair, a_shift: int, b_shift: int) -> Pair:
     """DIV with a DECIMAL: the truncated quotient as a BIGINT."""
-    divisor, zero = _divisor((exact(b[0]) * 10**b_shift, None))
-    numerator = exact(a[0]) * 10**a_shift
+    divisor, zero = _divisor(_fit(b[0], 10**b_shift) * 10**b_shift)
+    numerator = _fit(a[0], 10**a_shift) * 10**a_shift
     values = _sign_apply((numerator < 0) != (divisor < 0), np.abs(numerator) // np.abs(divisor))
     return _int64(np.where(zero, 0, values), _or(_or(a[1], b[1]), zero if zero.any() else None))
 
 
 def dec_mod(a: Pair, b: Pair) -> Pair:
     """MOD takes the dividend's sign, as MariaDB's."""
-    divisor, zero = _divisor(b)
-    av = exact(a[0])
+    divisor, zero = _divisor(b[0])
+    av = _fit(a[0])
     values = _sign_apply(av < 0, np.abs(av) % np.abs(divisor))
     return np.where(zero, 0, values), _or(_or(a[1], b[1]), zero if zero.any() else None)
 

@@ -349,8 +349,9 @@ _NULL_FILL: dict[str, Any] = {BOOL: False, INT: 0, FLOAT: np.nan, STR: ""}
 
 def wrap_const(value: Any, type_: str) -> Pair:
     """Literals become numpy scalars so that arithmetic on them wraps and warns like arrays."""
-    if is_dec(type_):  # exact: a Python int in a 0-d object array
-        return np.array(0 if value is None else value, dtype=object), (_TRUE if value is None else None)
+    if is_dec(type_):  # int64 when small (see `exact`), else a Python int in a 0-d object array
+        number = 0 if value is None else value
+        return (np.int64(number) if abs(number) < 2**62 else np.array(number, dtype=object)), (_TRUE if value is None else None)
     if value is None:
         return _SCALARS[type_](_NULL_FILL[type_]), _TRUE
     return _SCALARS[type_](value), None
@@ -391,10 +392,9 @@ def to_mask(result: Pair, length: int) -> np.ndarray:
     return np.array(np.broadcast_to(values, (length,)), dtype=bool)  # a copy, full length
 
 
-# Every public function defined here is callable from generated code, by its name.
+# Every public function defined here (and every `exact` helper) is callable from generated code, by its name.
 HELPERS: dict[str, Callable[..., Any]] = {
     name: obj for name, obj in list(globals().items())
     if callable(obj) and not name.startswith("_") and name not in ("wrap_const", "to_mask", "inline")
     and getattr(obj, "__module__", None) == __name__
-}
-HELPERS.update(exact.HELPERS)
+} | exact.HELPERS
