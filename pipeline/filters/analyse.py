@@ -291,9 +291,9 @@ class Builder:
         self.only_args(node, "this", "expressions")
         sources = [node.this, *node.expressions]
         self._no_join(*sources)
+        if len(sources) == 2:  # MariaDB makes `x IN (v)` `x = v` (which rounds DECIMALs; a longer list does not)
+            return self.comparison("eq", node.this, node.expressions[0], "IN (...)")
         pairs = decimals.quoted_numbers([(self.build(n), n) for n in sources])
-        if len(sources) == 2:  # MariaDB makes `x IN (v)` `x = v`, which rounds a DECIMAL (a longer list does not)
-            pairs[0] = (decimals.rounded(pairs[0][0]), pairs[0][1])
         type_, values = self.unify(pairs, "IN (...)")
         x, *items = (fold(v) for v in values) if type_ == STR else values
         if all(isinstance(item, Const) for item in items):

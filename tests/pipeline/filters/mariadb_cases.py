@@ -47,6 +47,8 @@ HAND_CASES: dict[str, list[str]] = {
         "nPosDiaSources / nDiaSources BETWEEN 0.6667 AND 1", "nPosDiaSources / nDiaSources IN (0.6667, 0.3333)",
         "nPosDiaSources / nDiaSources IN (0.6667)", "nPosDiaSources / nDiaSources IN (0.666666666, 2)",
         "nPosDiaSources / nDiaSources IN (0.6667, NULL)", "nPosDiaSources / nDiaSources NOT IN (0.5, 1)",
+        "nPosDiaSources / nDiaSources IN (6.667e-1)", "GREATEST(nPosDiaSources / 3, 0.3333) IN (3.333e-01)",
+        "nPosDiaSources / nDiaSources = 6.667e-1", "nPosDiaSources / nDiaSources IN (NULL)",
         "nPosDiaSources / nDiaSources > latestR", "nPosDiaSources / nDiaSources = medianR",
         "ROUND(nPosDiaSources / nDiaSources, 2) = 0.67", "nPosDiaSources / 3 = 0.6667", "nDiaSources / 2 = 0.5",
         "1 / nDiaSources > 0.1428", "nPosDiaSources / nDiaSources / 3 > 0.2222",
