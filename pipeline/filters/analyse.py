@@ -107,7 +107,7 @@ class Builder:
         ir = self.build(node)
         if ir.type == STR:
             if isinstance(ir, Const) and cause is None:  # MariaDB reads a quoted number as a double
-                return Const(decimals.string_number(ir.value), FLOAT)
+                return decimals.string_number(ir.value)
             self.fail(node, cause or "expected a number here, not a string")
         return Const(None, INT) if ir.type == NULL else cast(ir, INT) if ir.type == BOOL else ir
 

@@ -71,7 +71,7 @@ def _cast(b: Builder, node: exp.Cast) -> Node:
     kind = target.this
     ir = b.build(node.this)
     if ir.type == STR and isinstance(ir, Const) and kind != exp.DataType.Type.CHAR:
-        ir = Const(string_number(ir.value), FLOAT)  # CAST('2.5' AS ...) reads the number
+        ir = string_number(ir.value)  # CAST('2.5' AS ...) reads the number
     if kind in (exp.DataType.Type.CHAR, exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
         if ir.type not in (STR, INT, BOOL, NULL):
             b.fail(node, "CAST(... AS CHAR) takes a string or an integer here")

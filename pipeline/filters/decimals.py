@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, UNSIGNED, Col, Const, Node, Op, balanced, cast, dec, dec_parts, is_dec
@@ -44,21 +45,33 @@ def number_literal(text: str, negate: bool) -> Const:
 
 
 def quoted_numbers(pairs: list[tuple[Node, Any]]) -> list[tuple[Node, Any]]:
-    """Quoted numbers compared with numbers are read as doubles, as MariaDB compares them."""
+    """Quoted numbers compared with numbers are read as MariaDB compares them: as DECIMALs against
+    integers and DECIMALs (`nDiaSources = '1.0000000000000001'` is false), as doubles against a DOUBLE."""
     types = {ir.type for ir, _ in pairs} - {NULL}
     if STR not in types or len(types) == 1:
         return pairs
-    return [(Const(string_number(ir.value), FLOAT) if isinstance(ir, Const) and ir.type == STR else ir, n) for ir, n in pairs]
+    read = string_number if FLOAT in types else string_decimal
+    return [(read(ir.value) if isinstance(ir, Const) and ir.type == STR else ir, n) for ir, n in pairs]
 
 
-def string_number(text: str) -> float:
+def string_decimal(text: str) -> Const:
+    """A quoted number as an exact DECIMAL: its longest numeric prefix ('5abc' is 5, 'x' 0)."""
+    found = _NUMBER_PREFIX.match(text).group(1)
+    number = Decimal(found) if found else Decimal(0)
+    if number.adjusted() >= MAX_DIGITS:  # beyond DECIMAL(65): MariaDB's largest DECIMAL
+        return Const(int(number.copy_sign(Decimal(10**MAX_DIGITS - 1))), dec(0, 0))
+    frac = min(max(0, -number.as_tuple().exponent), MAX_SCALE)
+    return Const(int(number.scaleb(frac).to_integral_value(rounding=ROUND_HALF_UP)), dec(frac, frac))
+
+
+def string_number(text: str) -> Const:
     """A quoted number where MariaDB wants a number: its longest numeric prefix as a double ('5abc' is 5, 'x' 0)."""
     found = _NUMBER_PREFIX.match(text).group(1)
     try:
         value = float(found) if found else 0.0
     except ValueError:
         value = 0.0
-    return value if math.isfinite(value) else math.copysign(1.7976931348623157e308, value)
+    return Const(value if math.isfinite(value) else math.copysign(1.7976931348623157e308, value), FLOAT)
 
 
 def common_type(types: set[str]) -> str:

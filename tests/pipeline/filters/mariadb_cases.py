@@ -64,6 +64,9 @@ HAND_CASES: dict[str, list[str]] = {
         "nDiaSources > '50'", "nSourcesGood > '50'", "nSourcesGood = '50'", "nDiaSources >= '3'",
         "nDiaSources > '2.5'", "latestR > '0.5'", "nDiaSources = ' 3'", "nDiaSources IN ('3', '6')",
         "nDiaSources BETWEEN '2' AND '5'", "'3' = nDiaSources", "nDiaSources + '1' > 4",
+        "nDiaSources = '3.0000000000000001'", "nPosDiaSources / nDiaSources = '0.6667'", "nPosDiaSources / nDiaSources > '0.66667'",
+        "nPosDiaSources / nDiaSources - 0.6667 <> '0'", "nDiaSources > '2.5abc'", "nDiaSources > 'abc'", "nDiaSources < '1e1'",
+        "diaObjectId > '1e99'", "nDiaSources IN ('3', 'x')", "latestR = '0.5'",
     ],
     "collation utf8mb4_general_ci": [
         "tns_name = 'SN'", "tns_name = 'sn   '", "tns_name = 'é'", "tns_name = 'e'", "tns_name = 'ß'",

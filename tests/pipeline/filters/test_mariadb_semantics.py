@@ -52,7 +52,8 @@ def test_bitwise_hex_and_cast(expression: str, expected: object) -> None:
 
 @pytest.mark.parametrize("expression, expected", [
     ("10 > '9'", 1), ("3 > '2x'", 1), ("'1e2' + 0", 100.0), ("' 5' + 0", 5.0), ("'5abc' + 0", 5.0), ("'0x10' + 0", 0.0),
-    ("'-.5e1x' + 0", -5.0),
+    ("'-.5e1x' + 0", -5.0), ("1 = '1.0000000000000001'", 0), ("1 = '1.0000000000000001' + 0", 1),
+    ("2.5 = '2.50'", 1), ("0.1 + 0.2 = '0.3'", 1), ("1 > '1e999'", 0),
 ])
 def test_quoted_numbers_are_read_as_doubles(expression: str, expected: object) -> None:
     assert value(expression) == expected
@@ -62,12 +63,14 @@ def test_integer_columns_against_constants() -> None:
     rows = [{"nDiaSources": n} for n in (2, 3, 50, 51, None)]
     assert both_forms("nDiaSources > '50'", rows) == [F, F, F, T, F]
     assert both_forms("nDiaSources > 2.5", rows) == [F, T, T, T, F]
+    assert both_forms("nDiaSources = '3.0000000000000001'", rows) == [F, F, F, F, F]  # exact against an integer
     assert both_forms("nDiaSources = 2.5", rows) == [F, F, F, F, F]
     assert both_forms("nDiaSources <> 2.5", rows) == [T, T, T, T, F]
     assert both_forms("NOT (nDiaSources = 2.5)", rows) == [T, T, T, T, F]  # NULL stays NULL
     assert both_forms("nDiaSources * 0.1 = 0.3", rows) == [F, T, F, F, F]
     ratios = [{"nPosDiaSources": p, "nDiaSources": n} for p, n in ((2, 3), (1, 3), (1, 0), (5, 6))]
     assert both_forms("nPosDiaSources / nDiaSources >= 0.6667", ratios) == [T, F, F, T]
+    assert both_forms("nPosDiaSources / nDiaSources = '0.6667'", ratios) == [T, F, F, F]  # a DECIMAL, rounded
 
 
 def test_strings_compare_as_utf8mb4_general_ci() -> None:
