@@ -1,18 +1,18 @@
-"""Check a parsed filter's expressions and give them MySQL's types, producing IR.
+"""Check a parsed filter's expressions and give them MariaDB's types, producing IR.
 
 Only the sqlglot node types in `_HANDLERS` (and the functions in `functions.FUNCTIONS`)
-are accepted; anything else is refused with its position. Typing follows MySQL with one
-simplification that makes every filter's meaning explicit: strings and numbers never
-mix (MySQL would silently convert 'abc' to 0), so such expressions are refused.
+are accepted; anything else is refused with its position. Typing follows MariaDB (Lasair's
+database) with one simplification that keeps every filter's meaning explicit: a string
+column never meets a number (MariaDB would silently convert 'abc' to 0); a quoted number
+literal does, read as MariaDB reads it.
 
-Conversions MySQL performs implicitly become explicit IR casts, so both runtimes apply
-them identically: integers meeting doubles are converted to double (MySQL compares
-BIGINT with DOUBLE as doubles), `/` always divides doubles, predicates used as numbers
-become 0/1, and string comparisons fold case (the default case-insensitive collation).
+Conversions MariaDB performs implicitly become explicit IR casts, so both runtimes apply
+them identically: exact numbers are DECIMALs (`decimals.py`), anything meeting a DOUBLE
+becomes a DOUBLE, predicates used as numbers become 0/1, and strings compare by their
+utf8mb4_general_ci keys (`collation.py`).
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,10 +20,10 @@ from typing import NoReturn
 
 from sqlglot import exp
 
-from . import json_sql
+from . import conversions, decimals, json_sql
 from .errors import FilterError, closest, node_offset, subquery_offset
 from .functions import FUNCTION_NAMES, FUNCTIONS, anonymous
-from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, NULL, STR, Col, Const, Node, Op, balanced, cast, fold, null_is_false
+from .ir import BOOL, FLOAT, INT, NULL, STR, Col, Const, Node, Op, balanced, cast, fold, fold_chars, is_dec, null_is_false
 from .kernels import LikePattern
 from .parse import ParsedFilter
 from .sources import Resolver
@@ -83,7 +83,7 @@ class Builder:
         found = re.match(r"\w+", self.sql[start:]) if start is not None else None
         return found.group(0).upper() if found else node.sql_name()
 
-    def _function_offset(self, node: exp.Func) -> int | None:
+    def function_offset(self, node: exp.Func) -> int | None:
         """Functions sqlglot records no position for: find the name before the arguments."""
         offset = node_offset(node, self.sql)
         if node.meta and node.meta.get("start") is not None:
@@ -106,6 +106,8 @@ class Builder:
         """A number: predicates count as 0/1, a bare NULL becomes a NULL BIGINT."""
         ir = json_sql.as_number(self.build(node))
         if ir.type == STR:
+            if isinstance(ir, Const) and cause is None:  # MariaDB reads a quoted number as a double
+                return decimals.string_number(ir.value)
             self.fail(node, cause or "expected a number here, not a string")
         return Const(None, INT) if ir.type == NULL else cast(ir, INT) if ir.type == BOOL else ir
 
@@ -128,8 +130,9 @@ class Builder:
         if STR in types and len(types) > 1:
             culprit = next(node for ir, node in pairs if ir.type not in (STR, NULL))
             self.fail(culprit, f"cannot mix strings and numbers in {context}")
-        target = (STR if STR in types else FLOAT if FLOAT in types else INT if INT in types or not types
-                  else BOOL)
+        target = (STR if STR in types else FLOAT if FLOAT in types
+                  else decimals.common_type(types) if any(is_dec(t) for t in types)
+                  else INT if INT in types or not types else BOOL)
         return target, [cast(ir, target) for ir, _ in pairs]
 
     def integer_literal(self, node: exp.Expression, what: str) -> int:
@@ -156,9 +159,9 @@ class Builder:
         return fields
 
     def _output(self, node: exp.Expression) -> Node:
-        """MySQL returns predicates as 1/0."""
+        """MySQL returns predicates as 1/0, DECIMALs rounded to their decimals."""
         ir = json_sql.as_text(self._value(node))
-        return cast(ir, INT) if ir.type == BOOL else ir
+        return cast(ir, INT) if ir.type == BOOL else decimals.output(ir)
 
     def _value(self, node: exp.Expression) -> Node:
         """Any value; a bare NULL gets a concrete type (BIGINT) since nothing else decides it."""
@@ -179,18 +182,10 @@ class Builder:
     def _literal(self, node: exp.Literal, negate: bool = False) -> Node:
         if node.is_string:
             return Const(node.this, STR)
-        text = node.this
         try:
-            value: int | float = int(text) if text.isdigit() and len(text) <= 20 else float(text)
-        except ValueError:
-            self.fail(node, f"cannot read the number {text!r}")
-        value = -value if negate else value
-        if isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
-            return Const(value, INT)
-        value = float(value)  # MySQL would keep a DECIMAL; doubles are our non-integer type
-        if not math.isfinite(value):
-            self.fail(node, f"number {text if len(text) <= 30 else text[:27] + '...'} is out of range")
-        return Const(value, FLOAT)
+            return decimals.number_literal(node.this, negate)
+        except ValueError as error:
+            self.fail(node, str(error))
 
     def _refuse(self, node: exp.Expression) -> NoReturn:
         if isinstance(node, (exp.Select, exp.Subquery, exp.Exists, exp.SetOperation)):
@@ -199,7 +194,7 @@ class Builder:
             name = self._spelling(node)
             cause = (f"aggregate function {name}() is not supported: a filter sees one alert at a time"
                      if isinstance(node, exp.AggFunc) else f"{name} is not supported")
-            raise FilterError(cause, sql=self.sql, offset=self._function_offset(node))
+            raise FilterError(cause, sql=self.sql, offset=self.function_offset(node))
         if isinstance(node, (exp.Parameter, exp.SessionParameter, exp.Placeholder)):
             offset = node_offset(node, self.sql) or 0
             while offset > 0 and self.sql[offset - 1] == "@":  # sqlglot points past @ and @@
@@ -217,7 +212,7 @@ class Builder:
         if isinstance(node.this, exp.Literal) and not node.this.is_string:
             return self._literal(node.this, negate=True)
         x = self.numeric(node.this)
-        return Op(f"neg_{x.type}", x.type, (x,))
+        return Op("dec_neg" if is_dec(x.type) else f"neg_{x.type}", x.type, (x,))
 
     def _not(self, node: exp.Not) -> Node:
         return Op("not_", BOOL, (self.boolean(node.this),))
@@ -233,9 +228,16 @@ class Builder:
                 operands.append(self.boolean(current))
         return balanced(_LOGIC[kind], operands)
 
-    def _pair(self, left: exp.Expression, right: exp.Expression, context: str) -> tuple[str, Node, Node]:
-        type_, (a, b) = self.unify([(self.build(left), left), (self.build(right), right)], context)
-        return (type_, fold(a), fold(b)) if type_ == STR else (type_, a, b)
+    def comparison(self, helper: str, left: exp.Expression, right: exp.Expression, context: str,
+                   rounding: bool = True) -> Node:
+        """`left helper right` with MariaDB's conversions (quoted numbers, DECIMAL, integral constants)."""
+        (a, _), (b, _) = decimals.quoted_numbers([(self.build(left), left), (self.build(right), right)])
+        a, b = decimals.integral_constant(b, a) or a, decimals.integral_constant(a, b) or b
+        types = {a.type, b.type} - {NULL}
+        if any(is_dec(t) for t in types) and all(decimals.is_exact(t) for t in types):
+            return decimals.compare(helper, a, b, rounding)
+        type_, (a, b) = self.unify([(a, left), (b, right)], context)
+        return Op(helper, BOOL, (fold(a), fold(b)) if type_ == STR else (a, b))
 
     def _compare(self, node: exp.Binary) -> Node:
         if self.resolver.join_condition(node.this, node.expression):
@@ -244,12 +246,17 @@ class Builder:
             return Const(True, BOOL)  # the join itself: every joined row shares the object id
         if json_sql.involves_json(self, node.this, node.expression):
             return json_sql.compare(self, node)
-        _, a, b = self._pair(node.this, node.expression, "a comparison")
-        return Op(_COMPARISONS[type(node)], BOOL, (a, b))
+        return self.comparison(_COMPARISONS[type(node)], node.this, node.expression, "a comparison")
 
     def _arithmetic(self, node: exp.Binary) -> Node:
         a, b = self.numeric(node.this), self.numeric(node.expression)
-        if isinstance(node, exp.Div):  # MySQL's `/` never truncates: divide as doubles
+        if FLOAT not in (a.type, b.type) and (isinstance(node, exp.Div) or is_dec(a.type) or is_dec(b.type)):
+            if isinstance(node, exp.Div):  # MariaDB's `/` of exact numbers is a DECIMAL
+                return decimals.divide(a, b)
+            if isinstance(node, exp.IntDiv):
+                return decimals.int_divide(a, b)
+            return decimals.arithmetic(_ARITHMETIC[type(node)], a, b)
+        if isinstance(node, exp.Div):  # with a DOUBLE, `/` divides doubles
             return Op("div", FLOAT, (cast(a, FLOAT), cast(b, FLOAT)))
         type_ = INT if a.type == b.type == INT else FLOAT
         a, b = cast(a, type_), cast(b, type_)
@@ -280,10 +287,9 @@ class Builder:
         self._no_join(node.this, node.args["low"], node.args["high"])
         if json_sql.involves_json(self, node.this, node.args["low"], node.args["high"]):
             return json_sql.between(self, node)
-        pairs = [(self.build(n), n) for n in (node.this, node.args["low"], node.args["high"])]
-        type_, values = self.unify(pairs, "BETWEEN")
-        x, low, high = (fold(v) for v in values) if type_ == STR else values
-        return Op("and_", BOOL, (Op("ge", BOOL, (x, low)), Op("le", BOOL, (x, high))))
+        # MariaDB's BETWEEN compares DECIMALs with all their digits (no rounding first)
+        return Op("and_", BOOL, (self.comparison("ge", node.this, node.args["low"], "BETWEEN", rounding=False),
+                                 self.comparison("le", node.this, node.args["high"], "BETWEEN", rounding=False)))
 
     def _in(self, node: exp.In) -> Node:
         if node.args.get("query"):
@@ -293,7 +299,10 @@ class Builder:
         self._no_join(*sources)
         if json_sql.involves_json(self, *sources):
             return json_sql.in_list(self, node)
-        type_, values = self.unify([(self.build(n), n) for n in sources], "IN (...)")
+        if len(sources) == 2:  # MariaDB makes `x IN (v)` `x = v` (which rounds DECIMALs; a longer list does not)
+            return self.comparison("eq", node.this, node.expressions[0], "IN (...)")
+        pairs = decimals.quoted_numbers([(self.build(n), n) for n in sources])
+        type_, values = self.unify(pairs, "IN (...)")
         x, *items = (fold(v) for v in values) if type_ == STR else values
         if all(isinstance(item, Const) for item in items):
             present = frozenset(item.value for item in items if item.value is not None)
@@ -314,7 +323,7 @@ class Builder:
         for ir, source in zip(irs, (subject, pattern)):
             if ir.type not in (STR, NULL):
                 self.fail(source, "LIKE compares strings, not numbers")
-        x, p = fold(cast(irs[0], STR)), cast(irs[1], STR)
+        x, p = fold_chars(cast(irs[0], STR)), cast(irs[1], STR)
         if isinstance(p, Const):
             result: Node = (Const(None, BOOL) if p.value is None
                             else Op("like", BOOL, (x,), (LikePattern(p.value, escape),)))
@@ -326,7 +335,7 @@ class Builder:
         operand = node.args.get("this")
         branches = node.args.get("ifs") or []
         if operand is not None:  # CASE x WHEN v ...: compares x = v
-            conditions = [Op("eq", BOOL, self._pair(operand, b.this, "CASE ... WHEN")[1:]) for b in branches]
+            conditions = [self.comparison("eq", operand, b.this, "CASE ... WHEN") for b in branches]
         else:
             conditions = [self.boolean(b.this) for b in branches]
         results = [b.args["true"] for b in branches]
@@ -372,4 +381,5 @@ _HANDLERS: dict[type[exp.Expression], Callable[[Builder, exp.Expression], Node]]
     exp.If: Builder._if,
     exp.Coalesce: Builder._coalesce,
     exp.Anonymous: anonymous,
+    **conversions.HANDLERS,
 }

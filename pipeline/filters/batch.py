@@ -17,6 +17,7 @@ import numpy as np
 
 from pipeline.features.columns import COLUMN_NAMES, INTEGER_COLUMNS, STRING_COLUMNS
 from pipeline.features.objects_ext import OBJECTS_EXT_COLUMNS
+from .collation import sort_key
 from .ir import FLOAT, INT, INT64_MAX, INT64_MIN, STR
 from .json_ops import JSON, norm_json
 
@@ -128,11 +129,11 @@ class ColumnBatch:
         return self.pairs[name]
 
     def folded(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """A string column lower-cased, computed once per batch for all filters comparing it."""
+        """A string column's collation keys, computed once per batch for all filters comparing it."""
         if name not in self._folded:
             values, mask = self.column(name)
             lowered = np.empty(len(values), dtype=object)
-            lowered[:] = [text.lower() for text in values]
+            lowered[:] = [sort_key(text) for text in values]
             self._folded[name] = (lowered, mask)
         return self._folded[name]
 

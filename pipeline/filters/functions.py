@@ -16,7 +16,9 @@ import numpy as np
 from sqlglot import exp
 
 from . import json_sql
-from .ir import FLOAT, INT, Const, Node, Now, Op
+from .conversions import bit_count
+from .decimals import decimal_rounding
+from .ir import FLOAT, INT, Const, Node, Now, Op, dec_parts, is_dec
 from .kernels import ROUND_DIGITS_LIMIT
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 FUNCTION_NAMES = (
     "ABS", "ACOS", "ASIN", "ATAN", "ATAN2", "CEIL", "CEILING", "COALESCE", "COS", "DEGREES",
     "EXP", "FLOOR", "FLUX2MAG", "GREATEST", "IF", "IFNULL", "JSON_EXTRACT", "JSON_UNQUOTE", "LEAST", "LN", "LOG", "LOG10", "LOG2",
-    "MJDNOW", "MOD", "PI", "POW", "POWER", "RADIANS", "ROUND", "SIGN", "SIN", "SQRT", "TAN",
+    "MJDNOW", "MOD", "PI", "POW", "POWER", "RADIANS", "ROUND", "SIGN", "SIN", "SQRT", "TAN", "TRUNCATE", "BIT_COUNT",
 )
 
 MJD_UNIX_EPOCH = 40587.0
@@ -74,12 +76,12 @@ def _log(b: Builder, node: exp.Func) -> Node:
     base, x = b.real(node.this), b.real(node.expression)
     if isinstance(base, Const) and base.value in _LOG_BASES:
         return Op("math1", FLOAT, (x,), (_LOG_BASES[base.value],))
-    return Op("log_base", FLOAT, (base, x))  # NULL unless base > 1 and x > 0, as MySQL
+    return Op("log_base", FLOAT, (base, x))  # NULL unless base > 0, base <> 1 and x > 0, as MariaDB
 
 
 def _abs(b: Builder, node: exp.Func) -> Node:
     x = b.numeric(node.this)
-    return Op(f"abs_{x.type}", x.type, (x,))
+    return Op("dec_abs" if is_dec(x.type) else f"abs_{x.type}", x.type, (x,))
 
 
 def _sign(b: Builder, node: exp.Func) -> Node:
@@ -87,23 +89,35 @@ def _sign(b: Builder, node: exp.Func) -> Node:
 
 
 def _floor_ceil(ufunc: np.ufunc) -> FunctionCompiler:
-    """FLOOR/CEIL keep an integer as it is and give a DOUBLE for a DOUBLE, as MySQL."""
+    """FLOOR/CEIL keep an integer as it is, give a BIGINT for a DECIMAL and a DOUBLE for a DOUBLE, as MariaDB."""
     def build(b: Builder, node: exp.Func) -> Node:
         b.only_args(node, "this")
         x = b.numeric(node.this)
+        if is_dec(x.type):
+            return Op("dec_floor" if ufunc is np.floor else "dec_ceil", INT, (x,), (dec_parts(x.type)[0],))
         return x if x.type == INT else Op("math1", FLOAT, (x,), (ufunc,))
     return build
 
 
-def _round(b: Builder, node: exp.Func) -> Node:
-    b.only_args(node, "this", "decimals")
-    x = b.numeric(node.this)
-    digits_node = node.args.get("decimals")
-    digits = 0 if digits_node is None else b.integer_literal(digits_node, "ROUND's second argument")
-    digits = max(-ROUND_DIGITS_LIMIT, min(ROUND_DIGITS_LIMIT, digits))
-    if x.type == INT:
-        return x if digits >= 0 else Op("round_int", INT, (x,), (digits,))
-    return Op("round_float", FLOAT, (x,), (digits,))
+def _rounding(truncate: bool) -> FunctionCompiler:
+    """ROUND (halves: to even for a DOUBLE, as MariaDB's rint(); away from zero for exact values) and
+    TRUNCATE (toward zero); a DECIMAL keeps exactly the digits asked for."""
+    name = "TRUNCATE" if truncate else "ROUND"
+
+    def build(b: Builder, node: exp.Func) -> Node:
+        b.only_args(node, "this", "decimals")
+        x = b.numeric(node.this)
+        digits_node = node.args.get("decimals")
+        if digits_node is None and truncate:
+            b.fail(node, "TRUNCATE takes two arguments: a number and the decimals to keep")
+        digits = 0 if digits_node is None else b.integer_literal(digits_node, f"{name}'s second argument")
+        digits = max(-ROUND_DIGITS_LIMIT, min(ROUND_DIGITS_LIMIT, digits))
+        if is_dec(x.type):
+            return decimal_rounding(x, digits, truncate)
+        if x.type == INT:
+            return x if digits >= 0 else Op("round_int", INT, (x,), (digits, truncate))
+        return Op("round_float", FLOAT, (x,), (digits, truncate))
+    return build
 
 
 def _extreme(helper: str) -> FunctionCompiler:
@@ -141,7 +155,9 @@ FUNCTIONS: dict[type[exp.Expression], FunctionCompiler] = {
     exp.Pi: _pi,
     exp.Floor: _floor_ceil(np.floor),
     exp.Ceil: _floor_ceil(np.ceil),
-    exp.Round: _round,
+    exp.Round: _rounding(truncate=False),
+    exp.Trunc: _rounding(truncate=True),
+    exp.BitwiseCount: bit_count,
     exp.Greatest: _extreme("greatest"),
     exp.Least: _extreme("least"),
     exp.JSONExtract: json_sql.extract,

@@ -4,9 +4,11 @@ Both back ends (per-row and vectorised) are generated from this one form, so the
 drift apart in what they compute, only in how. Nodes are immutable and compare by
 structure, which gives common-subexpression sharing for free when generating code.
 
-Types follow MySQL's classes: `bool` (MySQL's 0/1 integers from predicates), `int`
-(BIGINT), `float` (DOUBLE; decimal literals are treated as doubles too) and `str`.
-`null` is the type of a bare NULL literal until its context gives it a real one.
+Types follow MariaDB's classes: `bool` (0/1 integers from predicates), `int` (BIGINT),
+`float` (DOUBLE), `str`, and DECIMAL as `dec<frac>_<decimals>` (`dec(frac, decimals)`): a
+value is an int scaled by 10^frac, the digits MariaDB carries, and `decimals` is the scale MariaDB
+declares (shown, and rounded to before a comparison). `null` is the type of a bare NULL literal
+until its context gives it a real one.
 """
 from __future__ import annotations
 
@@ -14,10 +16,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from .collation import fold_chars as collation_chars
+from .collation import sort_key
+
 BOOL, INT, FLOAT, STR, NULL = "bool", "int", "float", "str", "null"
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+
+
+
+def dec(frac: int, decimals: int) -> str:
+    return f"dec{frac}_{decimals}"
+
+
+def is_dec(type_: str) -> bool:
+    return type_.startswith("dec")
+
+
+def dec_parts(type_: str) -> tuple[int, int]:
+    """(frac, decimals) of a DECIMAL type; an integer type is a DECIMAL with none."""
+    if not is_dec(type_):
+        return 0, 0
+    frac, decimals = type_[3:].split("_")[:2]
+    return int(frac), int(decimals)
+
+
+UNSIGNED = dec(0, 0) + "_u"  # BIGINT UNSIGNED (bitwise results, CAST AS UNSIGNED): exact, 0 to 2^64 - 1
+
 
 # Comparison helpers (named as in both runtimes) and the Python operator each inlines to.
 COMPARISON_SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -30,7 +56,7 @@ def _cached_hash(node: Node) -> int:
 
 @dataclass(frozen=True, eq=True)
 class Col:
-    """A column of the `objects` row; `folded` reads it lower-cased for comparisons."""
+    """A column of the `objects` row; `folded` reads its collation key (`collation.sort_key`) for comparisons."""
 
     name: str
     type: str
@@ -139,20 +165,40 @@ def null_is_false(node: Node) -> Node:
 
 
 def cast(ir: Node, target: str) -> Node:
-    """Convert between numeric types (bool -> int -> float); NULL literals take any type."""
+    """Convert between numeric types (bool -> int -> decimal -> float); NULL literals take any type.
+
+    A DECIMAL becomes a double correctly rounded from all its digits; an integer or DECIMAL becomes
+    a DECIMAL with more digits exactly.
+    """
     if ir.type == target:
         return ir
+    frac, _ = dec_parts(ir.type)
     if isinstance(ir, Const):
         if ir.value is None:
             return Const(None, target)
-        return Const(float(ir.value) if target == FLOAT else int(ir.value), target)
+        if is_dec(target):
+            return Const(int(ir.value) * 10 ** (dec_parts(target)[0] - frac), target)
+        return Const(int(ir.value) / 10**frac if target == FLOAT else int(ir.value), target)
+    if is_dec(ir.type):
+        if target == FLOAT:
+            return Op("dec_to_float", FLOAT, (ir,), (frac,))
+        return Op("dec_rescale", target, (ir,), (frac, dec_parts(target)[0]))
+    if is_dec(target):
+        return Op("dec_from_int", target, (cast(ir, INT),), (dec_parts(target)[0],))
     return Op("to_float" if target == FLOAT else "to_int", target, (ir,))
 
 
 def fold(ir: Node) -> Node:
-    """Lower-case a string for comparison (MySQL's default collation ignores case)."""
+    """A string's comparison key under MariaDB's default collation (`collation.sort_key`)."""
     if isinstance(ir, Const):
-        return ir if ir.value is None else Const(ir.value.lower(), STR)
+        return ir if ir.value is None else Const(sort_key(ir.value), STR)
     if isinstance(ir, Col):
         return Col(ir.name, STR, folded=True)
     return Op("fold", STR, (ir,))
+
+
+def fold_chars(ir: Node) -> Node:
+    """A string's characters by collation weight, unpadded, for LIKE."""
+    if isinstance(ir, Const):
+        return ir if ir.value is None else Const(collation_chars(ir.value), STR)
+    return Op("fold_chars", STR, (ir,))

@@ -12,36 +12,31 @@ from typing import Any
 
 import numpy as np
 
+from .collation import fold_chars
+
 ROUND_DIGITS_LIMIT = 30  # MySQL caps ROUND's D at 30 decimals; we clamp to [-30, 30]
 _POW10 = tuple(10.0 ** i for i in range(ROUND_DIGITS_LIMIT + 1))
 
 
-def _half_away(y: Any) -> Any:
-    # y - trunc(y) is exact in binary floating point, so ties are detected exactly.
-    t = np.trunc(y)
-    return t + np.copysign(np.abs(y - t) >= 0.5, y)
+def round_float(x: Any, digits: int, truncate: bool = False) -> Any:
+    """MariaDB's my_double_round: scale by 10^D, rint() (halves to even) or truncate, unscale.
 
-
-def round_float(x: Any, digits: int) -> Any:
-    """MySQL's double rounding (scale by 10^D, round, unscale), rounding halves away from zero.
-
-    MySQL itself uses rint() (half to even) for doubles but half away from zero for exact
-    values; we treat decimal literals as doubles, so we round every value the exact way.
-    A scaled value that overflows is returned unchanged, as MySQL does.
+    A scaled value that overflows is returned unchanged, as MariaDB does.
     """
+    integral = np.trunc if truncate else np.rint
     if digits >= 0:
         scale = _POW10[digits]
         scaled = x * scale
-        return np.where(np.isfinite(scaled), _half_away(scaled) / scale, x)
+        return np.where(np.isfinite(scaled), integral(scaled) / scale, x)
     scale = _POW10[-digits]
-    return _half_away(x / scale) * scale
+    return integral(x / scale) * scale
 
 
-def round_int(x: int, digits: int) -> int:
-    """ROUND of a BIGINT to a negative number of digits, halves away from zero, exactly."""
+def round_int(x: int, digits: int, truncate: bool = False) -> int:
+    """ROUND (halves away from zero) or TRUNCATE of a BIGINT to a negative number of digits, exactly."""
     unit = 10 ** -digits
     quotient, remainder = divmod(abs(x), unit)
-    if 2 * remainder >= unit:
+    if not truncate and 2 * remainder >= unit:
         quotient += 1
     return quotient * unit if x >= 0 else -quotient * unit
 
@@ -49,8 +44,9 @@ def round_int(x: int, digits: int) -> int:
 class LikePattern:
     """A LIKE pattern as fixed-length segments between `%`s, matched without backtracking.
 
-    Literal characters are lower-cased here (the subject is lower-cased by the caller), so
-    matching is case-insensitive while the escape character keeps its exact spelling.
+    Literal characters are folded to their collation weights here (the subject is folded by the
+    caller, `collation.fold_chars`), so matching follows utf8mb4_general_ci character by character
+    (no padding: 'a ' is not LIKE 'a') while the escape character keeps its exact spelling.
     Leftmost matching of each segment is exact for `%`/`_` patterns and takes linear
     passes, so a hostile pattern such as '%a%a%a%a%b' cannot stall the engine.
     """
@@ -65,14 +61,14 @@ class LikePattern:
             char = pattern[i]
             if escape and char == escape and i + 1 < len(pattern):
                 i += 1
-                char = pattern[i].lower()
+                char = fold_chars(pattern[i])
                 segments[-1].append((re.escape(char), len(char)))
             elif char == "%":
                 segments.append([])
             elif char == "_":
                 segments[-1].append((".", 1))
             else:
-                char = char.lower()
+                char = fold_chars(char)
                 segments[-1].append((re.escape(char), len(char)))
             i += 1
         compiled = [re.compile("".join(atom for atom, _ in seg), re.DOTALL) for seg in segments]

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from . import json_ops, kernels
+from . import collation, exact, json_ops, kernels
 from .batch import norm_float, norm_int, norm_str
+from .collation import sort_key
 from .ir import COMPARISON_SYMBOLS, INT64_MAX, INT64_MIN, Const, Node, Op
 
 Value = Any  # bool | int | float | str | None
@@ -47,7 +48,7 @@ def load_str(row: Mapping[str, Any], name: str) -> str | None:
 
 def load_folded(row: Mapping[str, Any], name: str) -> str | None:
     value = norm_str(row.get(name))
-    return None if value is None else value.lower()
+    return None if value is None else sort_key(value)
 
 
 def now_value(now: float) -> float:
@@ -67,7 +68,11 @@ def truth(x: Value) -> bool | None:
 
 
 def fold(x: str | None) -> str | None:
-    return None if x is None else x.lower()
+    return None if x is None else sort_key(x)
+
+
+def fold_chars(x: str | None) -> str | None:
+    return None if x is None else collation.fold_chars(x)
 
 
 def and_true(a: bool | None, b: bool | None) -> bool:
@@ -219,32 +224,34 @@ def math2(a: float | None, b: float | None, fn: np.ufunc) -> float | None:
 
 
 def log_base(base: float | None, x: float | None) -> float | None:
-    if base is None or x is None or base <= 1 or x <= 0:
+    if base is None or x is None or base <= 0 or base == 1 or x <= 0:
         return None
     return _real(float(np.log(x)) / float(np.log(base)))
 
 
-def round_float(x: float | None, digits: int) -> float | None:
+def round_float(x: float | None, digits: int, truncate: bool) -> float | None:
     if x is None:
         return None
     with np.errstate(all="ignore"):
-        return _real(float(kernels.round_float(np.float64(x), digits)))
+        return _real(float(kernels.round_float(np.float64(x), digits, truncate)))
 
 
-def round_int(x: int | None, digits: int) -> int | None:
-    return None if x is None else _int(kernels.round_int(x, digits))
+def round_int(x: int | None, digits: int, truncate: bool) -> int | None:
+    return None if x is None else _int(kernels.round_int(x, digits, truncate))
 
 
-def _extreme(ufunc: np.ufunc) -> Callable[..., Value]:
+def _extreme(ufunc: np.ufunc, exact: Callable[..., Any]) -> Callable[..., Value]:
     def extreme(*xs: Value) -> Value:
         if any(x is None for x in xs):
             return None  # MySQL: GREATEST/LEAST with any NULL argument is NULL
+        if type(xs[0]) is int:  # integers and DECIMALs, exact at any size (as numpy's object arrays)
+            return exact(xs)
         return reduce(ufunc, xs).item()
     return extreme
 
 
-greatest = _extreme(np.maximum)
-least = _extreme(np.minimum)
+greatest = _extreme(np.maximum, max)
+least = _extreme(np.minimum, min)
 
 
 def case(*args: Value) -> Value:
@@ -279,6 +286,30 @@ def wrap_const(value: Any, type_: str) -> Any:
     return value
 
 
+def _cell(value: Any) -> np.ndarray:
+    """One value as the one-element column the vectorised runtime would hold (ints exact, as objects)."""
+    if isinstance(value, (bool, float)):
+        return np.array([value])
+    return np.array([value], dtype=object)
+
+
+def _python(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else int(value) if isinstance(value, int) else value
+
+
+def lift(fn: Callable[..., Any], n_values: int) -> Callable[..., Any]:
+    """A vectorised `exact` helper applied to one row: NULL in, NULL out; the same code, so the same result."""
+    def row(*args: Any) -> Any:
+        values, params = args[:n_values], args[n_values:]
+        if any(v is None for v in values):
+            return None
+        result, mask = fn(*((_cell(v), None) for v in values), *params)
+        if mask is not None and np.asarray(mask).reshape(-1)[0]:
+            return None
+        return _python(np.asarray(result).reshape(-1)[0])
+    return row
+
+
 _INLINE_LOGIC = {"and_true": "and", "or_true": "or"}
 
 
@@ -298,7 +329,8 @@ def inline(node: Node, refs: list[str]) -> str | None:
 # Every public function defined here is callable from generated code, by its name.
 HELPERS: dict[str, Callable[..., Any]] = {
     name: obj for name, obj in list(globals().items())
-    if callable(obj) and not name.startswith("_") and name not in ("wrap_const", "inline")
+    if callable(obj) and not name.startswith("_") and name not in ("wrap_const", "inline", "lift")
     and getattr(obj, "__module__", None) == __name__
 }
 HELPERS.update(json_ops.ROW_HELPERS)  # JSON_EXTRACT and JSON_UNQUOTE
+HELPERS.update({name: lift(fn, exact.ARITIES[name]) for name, fn in exact.HELPERS.items()})

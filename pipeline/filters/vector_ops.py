@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from . import json_ops, kernels, row_ops
+from . import collation, exact, json_ops, kernels, row_ops
 from .batch import ColumnBatch
-from .ir import BOOL, COMPARISON_SYMBOLS, FLOAT, INT, INT64_MIN, STR, Col, Const, Node, Op
+from .ir import BOOL, COMPARISON_SYMBOLS, FLOAT, INT, INT64_MIN, STR, Col, Const, Node, Op, is_dec
 
 Mask = Any  # np.ndarray[bool] | np.bool_ | None
 Pair = tuple[Any, Mask]
@@ -92,7 +92,11 @@ def truth(x: Pair) -> Pair:
 
 
 def fold(x: Pair) -> Pair:
-    return _each(str.lower, x[0], object), x[1]
+    return _each(collation.sort_key, x[0], object), x[1]
+
+
+def fold_chars(x: Pair) -> Pair:
+    return _each(collation.fold_chars, x[0], object), x[1]
 
 
 def and_true(a: Pair, b: Pair) -> Pair:
@@ -251,12 +255,12 @@ def math2(a: Pair, b: Pair, fn: np.ufunc) -> Pair:
 
 
 def log_base(base: Pair, x: Pair) -> Pair:
-    bad = (base[0] <= 1) | (x[0] <= 0)
+    bad = (base[0] <= 0) | (base[0] == 1) | (x[0] <= 0)
     return _real(np.log(x[0]) / np.log(base[0]), _or(_or(base[1], x[1]), bad))
 
 
-def round_float(x: Pair, digits: int) -> Pair:
-    return _real(kernels.round_float(x[0], digits), x[1])
+def round_float(x: Pair, digits: int, truncate: bool) -> Pair:
+    return _real(kernels.round_float(x[0], digits, truncate), x[1])
 
 
 def _extreme(ufunc: np.ufunc) -> Callable[..., Pair]:
@@ -345,6 +349,9 @@ _NULL_FILL: dict[str, Any] = {BOOL: False, INT: 0, FLOAT: np.nan, STR: ""}
 
 def wrap_const(value: Any, type_: str) -> Pair:
     """Literals become numpy scalars so that arithmetic on them wraps and warns like arrays."""
+    if is_dec(type_):  # int64 when small (see `exact`), else a Python int in a 0-d object array
+        number = 0 if value is None else value
+        return (np.int64(number) if abs(number) < 2**62 else np.array(number, dtype=object)), (_TRUE if value is None else None)
     if value is None:
         return _SCALARS[type_](_NULL_FILL[type_]), _TRUE
     return _SCALARS[type_](value), None
@@ -385,10 +392,9 @@ def to_mask(result: Pair, length: int) -> np.ndarray:
     return np.array(np.broadcast_to(values, (length,)), dtype=bool)  # a copy, full length
 
 
-# Every public function defined here is callable from generated code, by its name.
+# Every public function defined here (and every `exact` helper) is callable from generated code, by its name.
 HELPERS: dict[str, Callable[..., Any]] = {
     name: obj for name, obj in list(globals().items())
     if callable(obj) and not name.startswith("_") and name not in ("wrap_const", "to_mask", "inline")
     and getattr(obj, "__module__", None) == __name__
-}
-HELPERS.update(json_ops.VECTOR_HELPERS)  # JSON_EXTRACT and JSON_UNQUOTE
+} | exact.HELPERS | json_ops.VECTOR_HELPERS  # MariaDB's exact arithmetic; JSON_EXTRACT and JSON_UNQUOTE

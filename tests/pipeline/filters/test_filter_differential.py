@@ -2,20 +2,22 @@
 
 A seeded generator writes thousands of random filters mixing the supported constructs;
 each is written twice, once as a user would for MySQL/Lasair and once for SQLite,
-translated so that SQLite computes MySQL's semantics:
+translated so that SQLite computes MySQL's semantics. (The same filters run in MariaDB itself in
+test_mariadb_differential, which also checks what SQLite cannot: MariaDB's DECIMAL.)
 
-* `/` divides doubles (`CAST(a AS REAL) / b`); SQLite would truncate integers.
+* `/` divides doubles (`CAST(a AS REAL) / b`); SQLite would truncate integers. MariaDB divides
+  integers as DECIMALs; on these data the two agree (double literals carry an exponent).
 * `DIV` is SQLite's integer `/` on integers (truncating, as MySQL); on doubles a
   registered function (SQLite's CAST to INTEGER saturates where MySQL overflows);
   `%`/MOD on doubles is SQLite's `mod()` (fmod), since SQLite's `%` casts to integers.
-* String comparisons, IN, BETWEEN use `COLLATE NOCASE` (MySQL's default collation is
-  case-insensitive; data here is ASCII, where NOCASE folds exactly as we do).
+* String comparisons, IN, BETWEEN use `COLLATE GENERAL_CI`, MariaDB's utf8mb4_general_ci
+  for ASCII text (upper-cased, trailing spaces ignored: `general_ci` below; data here is ASCII).
 * LIKE gets `ESCAPE '\\'` (MySQL's default escape; SQLite has none), and SQLite's LIKE is
   ASCII case-insensitive like MySQL's.
 * XOR (absent from SQLite) becomes a CASE; IF becomes CASE; `<=>` becomes IS.
 * NaN is stored as NULL (MySQL has no NaN; NaN in a row means NULL).
 * Math functions are registered with MySQL semantics (NULL outside the domain and on
-  overflow, where SQLite's built-ins give NaN/inf), as is ROUND (half away from zero
+  overflow, where SQLite's built-ins give NaN/inf), as is ROUND (half to even
   after scaling; SQLite rounds via printf). ABS, SIGN, FLOOR, CEIL, PI, RADIANS,
   DEGREES and multi-argument max/min (GREATEST/LEAST: NULL if any is NULL) are SQLite's.
 * mjdnow() becomes the fixed instant that the compiled filters are given.
@@ -103,7 +105,7 @@ def _real(fn):
 
 
 def _log_base(base: float, x: float) -> float:
-    if base <= 1 or x <= 0:
+    if base <= 0 or base == 1 or x <= 0:  # MariaDB's domain (a base below 1 is allowed)
         raise ValueError
     return math.log(x) / math.log(base)
 
@@ -117,7 +119,7 @@ def _trunc_div(a: float, b: float) -> float:
 
 
 def _round(x, digits=0):
-    """MySQL ROUND: integers stay exact; doubles are scaled, rounded half away from zero."""
+    """MariaDB ROUND: integers stay exact; doubles are scaled, rounded half to even (rint)."""
     if x is None or digits is None:
         return None
     if isinstance(x, int):
@@ -131,8 +133,7 @@ def _round(x, digits=0):
     y = x * scale if digits >= 0 else x / scale
     if not math.isfinite(y):
         return x
-    t = float(math.trunc(y))
-    r = t + (math.copysign(1.0, y) if abs(y - t) >= 0.5 else 0.0)
+    r = float(round(y))  # MariaDB's rint(): halves to even
     r = r / scale if digits >= 0 else r * scale
     return r if math.isfinite(r) else None
 
@@ -146,9 +147,16 @@ SQLITE_FUNCTIONS = {
 }
 
 
+def general_ci(a: str, b: str) -> int:
+    """MariaDB's utf8mb4_general_ci on ASCII: case-insensitive by upper case, PAD SPACE."""
+    a, b = a.upper().rstrip(" "), b.upper().rstrip(" ")
+    return (a > b) - (a < b)
+
+
 @pytest.fixture(scope="module")
 def oracle() -> sqlite3.Connection:
     connection = sqlite3.connect(":memory:")
+    connection.create_collation("GENERAL_CI", general_ci)
     for name, fn in SQLITE_FUNCTIONS.items():
         connection.create_function(name, -1, fn, deterministic=True)
     types = {**{c: "REAL" for c in FLOAT_COLUMNS}, **{c: "INTEGER" for c in SMALL_INT_COLUMNS + BIG_INT_COLUMNS},
@@ -198,7 +206,7 @@ class Generator:
     def float_literal(self) -> E:
         value = self.rng.randint(-400, 400) / 8 if self.rng.random() < 0.75 else self.rng.choice(FLOAT_POOL)
         text = self.rng.choice(["1e3", "2.5e-1", "-1e1"]) if self.rng.random() < 0.05 else repr(float(value))
-        return both(f"({text})", "float")
+        return both(f"({text if 'e' in text else text + 'e0'})", "float")  # a DOUBLE (2.5 would be a DECIMAL)
 
     def int_literal(self) -> E:
         return both(f"({self.rng.choice(INT_POOL + [self.rng.randint(-20, 60)])})", "int")
@@ -360,7 +368,7 @@ class Generator:
     def compare_strings(self, depth: int) -> E:
         a, b = self.string(depth + 1), self.string(depth + 1)
         op = self.rng.choice(["=", "!=", "<", "<=", ">", ">="])
-        return E(f"({a.my} {op} {b.my})", f"({a.lite} {op} {b.lite} COLLATE NOCASE)", "bool")
+        return E(f"({a.my} {op} {b.my})", f"({a.lite} {op} {b.lite} COLLATE GENERAL_CI)", "bool")
 
     def compare_big(self, depth: int) -> E:
         value = self.rng.choice(BIG_POOL + [170000000000000000])
@@ -375,7 +383,7 @@ class Generator:
         if self.rng.random() < 0.25:
             x, lo, hi = self.string(depth + 1), self.string(depth + 1), self.string(depth + 1)
             return E(f"({x.my} {negate}BETWEEN {lo.my} AND {hi.my})",
-                     f"({x.lite} COLLATE NOCASE {negate}BETWEEN {lo.lite} AND {hi.lite})", "bool")
+                     f"({x.lite} COLLATE GENERAL_CI {negate}BETWEEN {lo.lite} AND {hi.lite})", "bool")
         x, lo, hi = self.number(depth + 1), self.number(depth + 1), self.number(depth + 1)
         return E(f"({x.my} {negate}BETWEEN {lo.my} AND {hi.my})",
                  f"({x.lite} {negate}BETWEEN {lo.lite} AND {hi.lite})", "bool")
@@ -388,7 +396,7 @@ class Generator:
         items = [self.choose([(4, self.str_literal if strings else self.float_literal if self.rng.random() < 0.5
                                 else self.int_literal), (1, make), (0.5, lambda: both("NULL", "null"))])
                  for _ in range(self.rng.randint(1, 4))]
-        collate = " COLLATE NOCASE" if strings else ""
+        collate = " COLLATE GENERAL_CI" if strings else ""
         return E(f"({x.my} {negate}IN ({', '.join(i.my for i in items)}))",
                  f"({x.lite}{collate} {negate}IN ({', '.join(i.lite for i in items)}))", "bool")
 

@@ -48,7 +48,7 @@ def at(sql: str, token: str, occurrence: int = 1) -> tuple[int, int]:
     ("SELECT ra FROM objects WHERE ra > 1 HAVING ra > 2", "HAVING", "HAVING"),
     ("SELECT COUNT(*) FROM objects", "COUNT", "aggregate function COUNT()"),
     ("SELECT ra FROM objects WHERE CONCAT(tns_name, 'x') = 'ax'", "CONCAT", "CONCAT is not supported"),
-    ("SELECT ra FROM objects WHERE CAST(ra AS SIGNED) > 1", "CAST", "CAST is not supported"),
+    ("SELECT ra FROM objects WHERE CAST(ra AS DATE) > 1", "CAST", "CAST to DATE is not supported"),
     ("SELECT ra FROM objects WHERE @threshold < ra", "@threshold", "variables"),
     ("SELECT ra FROM objects WHERE ra > @@version", "@@version", "variables"),
     ("SELECT ra FROM objects WHERE ra > ?", "?", "variables"),

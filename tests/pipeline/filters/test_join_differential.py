@@ -5,8 +5,8 @@ included) are loaded into SQLite tables; random filters joining 1-3 context tabl
 a table twice, comma joins or JOIN ... ON, the diaObjectId equalities written or left out,
 the TNS link) must give the same result rows, as multisets of (diaObjectId, selected values),
 from `FilterSet.select` + `project` as from SQLite running the same SQL with the joins written
-out. Strings compare with COLLATE NOCASE in SQLite (MySQL's default collation is
-case-insensitive, and the data is ASCII).
+out. Strings compare with COLLATE GENERAL_CI in SQLite: MariaDB's utf8mb4_general_ci for ASCII
+text (the data is ASCII), as in test_filter_differential.
 
 Annotations: random classdicts (test_json_path's generators) joined as `annotations AS a`, filtered
 with JSON_EXTRACT/JSON_UNQUOTE against SQLite's json_extract. Rows agree except where MariaDB
@@ -28,6 +28,7 @@ from pipeline.context.batch import BatchContext
 from pipeline.filters import FilterSet, compile_filter
 from pipeline.filters.json_path import Json, compile_path, extract
 from tests.pipeline.filters.test_json_path import auto_wrapped, random_classdict, random_path, sqlite_view
+from .test_filter_differential import general_ci
 
 SEED = 20261130
 N_OBJECTS = 40
@@ -64,6 +65,7 @@ def make_data(rng: random.Random) -> tuple[list[dict], dict[str, list[list[dict]
 
 def load_sqlite(objects: list[dict], context: dict[str, list[list[dict]]]) -> sqlite3.Connection:
     db = sqlite3.connect(":memory:")
+    db.create_collation("GENERAL_CI", general_ci)
     for table, columns, rows in [("objects", OBJECT_COLUMNS, objects),
                                  *((t, CONTEXT[t], [r for per in context[t] for r in per]) for t in CONTEXT)]:
         names = ["diaObjectId", *columns]
@@ -97,7 +99,7 @@ class FilterMaker:
         if {"watchlist_hits", "crossmatch_tns"} <= set(tables) and rng.random() < 0.5:
             w = next(q for t, q, _ in joined if t == "watchlist_hits")
             c = next(q for t, q, _ in joined if t == "crossmatch_tns")
-            conditions.append((f"{w}.name = {c}.tns_name", f"{w}.name = {c}.tns_name COLLATE NOCASE"))
+            conditions.append((f"{w}.name = {c}.tns_name", f"{w}.name = {c}.tns_name COLLATE GENERAL_CI"))
         ours_where = " AND ".join(f"({m})" for m, _ in conditions)
         theirs_where = " AND ".join([*id_terms, *(f"({s})" for _, s in conditions)])
         selected = ", ".join(["objects.diaObjectId", *(f"{self.column()[0]} AS v{i}" for i in range(rng.choice((1, 2, 3))))])
@@ -135,10 +137,10 @@ class FilterMaker:
         if kind == "TEXT":
             if shape < 0.5:
                 items = ", ".join(f'"{s}"' for s in rng.sample(STRINGS, 2))
-                return f"{column} IN ({items})", f"{column} COLLATE NOCASE IN ({items})"
+                return f"{column} IN ({items})", f"{column} COLLATE GENERAL_CI IN ({items})"
             op = rng.choice(("=", "<>", "<", ">="))
             literal = rng.choice(STRINGS)
-            return f'{column} {op} "{literal}"', f"{column} {op} '{literal}' COLLATE NOCASE"
+            return f'{column} {op} "{literal}"', f"{column} {op} '{literal}' COLLATE GENERAL_CI"
         op = rng.choice(("<", "<=", ">", ">=", "=", "<>"))
         threshold = rng.choice(FLOATS if kind == "REAL" else INTS)
         text = f"{column} {op} {threshold}"
