@@ -5,9 +5,11 @@ arriving annotation runs.
   an `AnnotatorBook` and an `AnnotationBook`; the annotations source joins the latter to each alert.
 * POST /annotations (Lasair's fields; one object or {"annotations": [...]}) and the intake topic
   (one JSON object per message, with the owner's `user` id) store accepted annotations on the
-  annotations topic. Over HTTP the submitter is `viewer(request, body)`; over Kafka it is the message's
-  `user`: an annotation is accepted only if that user owns the annotator topic. Refused intake
-  messages are logged (one line each) and counted; nothing of them is stored.
+  annotations topic. Over HTTP the submitter is the API token's user (`auth.viewer`; 401 without, and
+  a `user` field is refused); over Kafka it is the message's `user`, trusted because the intake
+  topic's ACLs decide who may write to it. Either way an annotation is accepted only if that user
+  owns the (active) annotator topic. Refused intake messages are logged (one line each) and counted;
+  nothing of them is stored.
 * An annotation read from the topic after start-up runs the filters that join annotations over its
   object's latest objects row, if this worker processed an alert of that object recently
   (`LatestObjects`). With several workers, every worker holding the object runs them.
@@ -30,6 +32,7 @@ from pipeline.context.latest_objects import LatestObjects
 from pipeline.context.sources_annotations import AnnotationFilters, AnnotationsSource, annotation_run
 from pipeline.settings import Settings
 from pipeline.streams.filter_registry import FilterRegistry
+from .auth import unauthorized, viewer
 
 if TYPE_CHECKING:
     from agents.kafka.compacted import CompactedReader, Handler
@@ -37,8 +40,6 @@ if TYPE_CHECKING:
     from .batch import BatchProcessor
 
 log = logging.getLogger("alertflow.annotations")
-
-USER_HEADER = "X-Alertflow-User"
 
 
 class AnnotationState:
@@ -70,14 +71,6 @@ class AnnotationState:
                 "latest_objects": len(self.latest), **self.counts}
 
 
-def viewer(request: Request, body: dict[str, Any]) -> str | None:
-    """Who submits: until token auth lands, the `X-Alertflow-User` header or the body's `user` field, as
-    the command line's --user (trusted: put the API behind an authenticating proxy meanwhile)."""
-    in_body = body.pop("user", None)
-    header = request.headers.get(USER_HEADER)
-    return header if header is not None else in_body
-
-
 def register_annotations(app: faust.App, worker: WorkerState, state: AnnotationState, batches: BatchProcessor) -> None:
     settings = worker.settings
 
@@ -91,9 +84,14 @@ def register_annotations(app: faust.App, worker: WorkerState, state: AnnotationS
 
         async def post(self, request: Request) -> Response:
             await worker.reader.loaded.wait()  # never judge ownership on a partial book
+            who = await viewer(worker, request)
+            if who is None:
+                return unauthorized(self)
             try:
                 items, envelope = submissions(await request.read())
-                accepted = accept_all(state.annotators, viewer(request, envelope), items, time.time())
+                if "user" in envelope:
+                    raise InvalidAnnotation("user: the submitter is the API token's user; drop the field")
+                accepted = accept_all(state.annotators, who.id, items, time.time())
             except NotAllowed as error:
                 return self.json({"error": str(error)}, status=error.status)
             except InvalidAnnotation as error:

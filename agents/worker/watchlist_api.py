@@ -3,8 +3,10 @@
 A body is JSON (`{"name": ..., "file": "<the file's text>"}`) or multipart/form-data (a `file`
 part and one part per field). Reads answer from the worker's books; writes go through
 `WatchlistStore`, as the command line's do, and reach every worker through the topics.
-Who may see and change what is `pipeline.users.watchlist_views` (as issue 15 for filters); who is
-asking is `viewer(request)`, the one place the API's authentication plugs in.
+Who is asking is the request's API token (`auth.viewer`), as for /filters; who may see and change
+what is `pipeline.users.watchlist_views`: without a token, reads show public records only and every
+write is 401; a record the caller may not see is 404, one they may see but not change 403. A new
+record's owner is the token's user; only an admin may name another owner with `user`.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from pipeline.context.watchlist_file import WatchlistFileError, parse_watchlist
 from pipeline.context.watchlist_limits import DEFAULT_RADIUS_ARCSEC
 from pipeline.context.watchlist_record import InvalidWatchlist
 from pipeline.users.records import User
-from pipeline.users.watchlist_views import OPERATOR, area_fields, can_change, can_see, seen, watchlist_fields
+from pipeline.users.watchlist_views import area_fields, can_change, can_see, seen, watchlist_fields
+from .auth import forbidden, unauthorized, viewer
 
 if TYPE_CHECKING:
     from .app import WorkerState
@@ -29,12 +32,6 @@ if TYPE_CHECKING:
 REFUSALS = (WatchlistFileError, AreaFileError, InvalidWatchlist, InvalidArea, orjson.JSONDecodeError, TypeError, ValueError)
 TRUE, FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off", ""}
 SETTINGS = {"watchlists": {"name", "description", "public", "active", "radius"}, "areas": {"name", "description", "public", "active"}}
-
-
-async def viewer(request: Request) -> User | None:
-    """Who is asking (None: nobody valid). Until API tokens are checked here, the API is as open as
-    /filters: every caller is an administrator, and a new record's owner is the body's `user`."""
-    return OPERATOR
 
 
 async def form_of(request: Request) -> dict[str, Any]:
@@ -75,6 +72,17 @@ def register_watchlist_api(app: faust.App, worker: WorkerState) -> None:
     def refused(view: View, error: Exception, status: int = 400) -> Response:
         return view.json({"error": str(error)}, status=status)
 
+    def owner_of(who: User, form: dict[str, Any]) -> str:
+        """The new record's owner: the token's user, or for an admin the known user `user` names."""
+        if "user" not in form:
+            return str(who.id)
+        named = str(form["user"]).strip()
+        if not who.admin:
+            raise ValueError("user: a new record's owner is the token's user; only an admin may name another")
+        if not named.isdigit() or worker.users.get(int(named)) is None:
+            raise ValueError(f"user: {named!r} is not the id of a known user")
+        return named
+
     def collection(kind: str, items: Callable[[], dict[int, Any]], fields: Callable[..., dict[str, Any]]) -> None:
         allowed = SETTINGS[kind]
 
@@ -101,12 +109,12 @@ def register_watchlist_api(app: faust.App, worker: WorkerState) -> None:
         @app.page(f"/{kind}")
         class Collection(View):
             async def get(self, request: Request) -> Response:
-                return self.json([fields(r) for r in seen(await viewer(request), items().values())])
+                return self.json([fields(r) for r in seen(await viewer(worker, request), items().values())])
 
             async def post(self, request: Request) -> Response:
-                who = await viewer(request)
+                who = await viewer(worker, request)
                 if who is None:
-                    return self.json({"error": "sign in to save a watchlist or area"}, status=401)
+                    return unauthorized(self)
                 try:
                     form = await form_of(request)
                     unknown = set(form) - allowed - {"file", "user"}
@@ -114,8 +122,7 @@ def register_watchlist_api(app: faust.App, worker: WorkerState) -> None:
                         raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
                     if "file" not in form:
                         raise ValueError("no file: send it as the `file` part (multipart) or the `file` text (JSON)")
-                    owner = str(form.get("user", who.id)) if who.admin else str(who.id)
-                    record = await create(form, owner)
+                    record = await create(form, owner_of(who, form))
                 except REFUSALS as error:
                     return refused(self, error)
                 return self.json(fields(record), status=201)
@@ -123,9 +130,20 @@ def register_watchlist_api(app: faust.App, worker: WorkerState) -> None:
         @app.page(f"/{kind}/{{record_id}}")
         class One(View):
             async def found(self, request: Request, record_id: str) -> tuple[User | None, Any]:
-                who = await viewer(request)
+                who = await viewer(worker, request)
                 record = items().get(int(record_id)) if record_id.isdigit() else None
                 return who, record if record is not None and can_see(who, record) else None
+
+            async def changeable(self, request: Request, record_id: str) -> tuple[User, Any] | Response:
+                """The caller and the record they may change, or the answer why not: 401 (no token), 404 (not theirs to see), 403."""
+                who, record = await self.found(request, record_id)
+                if who is None:
+                    return unauthorized(self)
+                if record is None:
+                    return self.json({"error": f"no {kind[:-1]} {record_id}"}, status=404)
+                if not can_change(who, record):
+                    return forbidden(self, f"{kind[:-1]} {record_id}")
+                return who, record
 
             async def get(self, request: Request, record_id: str) -> Response:
                 _, record = await self.found(request, record_id)
@@ -134,11 +152,10 @@ def register_watchlist_api(app: faust.App, worker: WorkerState) -> None:
                 return self.json(fields(record, True))
 
             async def put(self, request: Request, record_id: str) -> Response:
-                who, record = await self.found(request, record_id)
-                if record is None:
-                    return self.json({"error": f"no {kind[:-1]} {record_id}"}, status=404)
-                if not can_change(who, record):
-                    return self.json({"error": f"{kind[:-1]} {record_id} is not yours"}, status=403)
+                found = await self.changeable(request, record_id)
+                if not isinstance(found, tuple):  # the answer why not
+                    return found
+                record = found[1]
                 try:
                     form = await form_of(request)
                     unknown = set(form) - allowed - {"file"}
@@ -152,11 +169,10 @@ def register_watchlist_api(app: faust.App, worker: WorkerState) -> None:
                 return self.json(fields(record))
 
             async def delete(self, request: Request, record_id: str) -> Response:
-                who, record = await self.found(request, record_id)
-                if record is None:
-                    return self.json({"error": f"no {kind[:-1]} {record_id}"}, status=404)
-                if not can_change(who, record):
-                    return self.json({"error": f"{kind[:-1]} {record_id} is not yours"}, status=403)
+                found = await self.changeable(request, record_id)
+                if not isinstance(found, tuple):  # the answer why not
+                    return found
+                record = found[1]
                 try:
                     await remove(record.id)
                 except UnknownRecord as error:

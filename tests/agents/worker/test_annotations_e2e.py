@@ -1,6 +1,7 @@
 """Annotations end to end: an annotator registered, annotations over HTTP and Kafka, a filter on
 JSON_EXTRACT run when an annotation arrives and on the object's next alert, SIGKILL losing nothing,
-and every refusal one clear error with nothing stored."""
+and every refusal one clear error with nothing stored. Over HTTP the submitter is the API token's
+user (users 7 and 8 written to the test's users topic as `run.py user` writes them)."""
 from __future__ import annotations
 
 import asyncio
@@ -22,13 +23,13 @@ from agents.cli.replay import produce
 from agents.dev.worker_process import WorkerProcess, settings_env
 from agents.kafka.admin import ensure_topics
 from agents.kafka.topology import core_topics
-from agents.worker.annotation_api import USER_HEADER
 from pipeline.decode.avro_codec import bundled_codec
 from pipeline.features.ingest import ingest
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.streams import payloads
 from pipeline.synthetic.alerts import synthetic_messages
 from tests.agents.worker.test_digests_e2e import start_worker, wait_for
+from tests.agents.worker.test_filter_api import add_user, with_users_topic
 from tests.agents.worker.test_streams import add_filter
 from tests.conftest import connection
 from tests.kafka_clients import read_topic
@@ -39,12 +40,17 @@ SQL = ('SELECT objects.diaObjectId, JSON_EXTRACT(needle.classdict, "$.SN") AS sn
        'WHERE objects.diaObjectId=needle.diaObjectId AND needle.topic="needle" AND JSON_EXTRACT(needle.classdict, "$.SN") > 0.8')
 
 
+TOKENS: dict[str, str] = {}  # user id -> API token, for the current test's users topic
+
+
 @pytest.fixture
 def ann_settings(settings: Settings) -> Settings:
+    """Topics of the test's own, and users 7 and 8 with tokens (known to a worker started afterwards)."""
     tag = uuid.uuid4().hex[:8]
-    settings = replace(settings, annotator_topic=f"annotators-{tag}", annotation_topic=f"annotations-{tag}",
-                       annotation_input_topic=f"annotations-in-{tag}")
+    settings = with_users_topic(replace(settings, annotator_topic=f"annotators-{tag}", annotation_topic=f"annotations-{tag}",
+                                        annotation_input_topic=f"annotations-in-{tag}"))
     asyncio.run(ensure_topics(connection(settings), core_topics(settings)))
+    TOKENS.update({user: add_user(settings, int(user)) for user in ("7", "8")})
     return settings
 
 
@@ -59,10 +65,12 @@ def register(settings: Settings, user: str, topic: str) -> None:
     assert done.returncode == 0 and done.stdout.strip() == f"annotator {topic} registered for user {user} (private)", done
 
 
-def post(worker: WorkerProcess, body: bytes | dict[str, Any], user: str | None = None) -> tuple[int, dict[str, Any]]:
+def post(worker: WorkerProcess, body: bytes | dict[str, Any], user: str | None) -> tuple[int, dict[str, Any]]:
+    """POST /annotations with `user`'s token (None: without a token)."""
     data = body if isinstance(body, bytes) else orjson.dumps(body)
+    authorization = {"Authorization": f"Token {TOKENS[user]}"} if user is not None else {}
     request = urllib.request.Request(f"http://{worker.settings.web_host}:{worker.settings.web_port}/annotations", data=data,
-                                     method="POST", headers={"Content-Type": "application/json", **({USER_HEADER: user} if user else {})})
+                                     method="POST", headers={"Content-Type": "application/json", **authorization})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.load(response)
@@ -106,7 +114,7 @@ def test_annotations_run_filters_on_arrival_and_next_alert_and_survive_sigkill(a
         replay(settings, worker, a, b)  # no annotation yet: nothing matches
         status, body = post(worker, annotation(a_id, 0.93), user="7")
         assert status == 201 and body["stored"][0]["diaObjectId"] == a_id, body
-        assert post(worker, {**annotation(a_id, 0.99, "other"), "user": "8"})[0] == 201  # another topic: the filter ignores it
+        assert post(worker, annotation(a_id, 0.99, "other"), user="8")[0] == 201  # another topic: the filter ignores it
         intake = [{**annotation(b_id, 0.5), "user": "7"}, {**annotation(b_id, 0.85), "user": "7"}]
         asyncio.run(produce(connection(settings), settings.annotation_input_topic, [orjson.dumps(m) for m in intake], progress=False))
         wait_for(lambda: worker.get("/annotations")[1]["runs"] == 4, "four annotation-triggered runs")
@@ -136,9 +144,12 @@ def test_refusals_are_one_clear_error_each_and_store_nothing(ann_settings: Setti
     assert refused.returncode == 2 and refused.stderr.strip() == "refused: annotator topic 'needle' already belongs to user 7"
     worker = start_worker(settings, tmp_path / "worker.log")
     try:
-        cases = [
+        cases = [  # (body, whose token, status, the error's start): a valid token under another user's topic is 403
             (annotation(1, 0.9, "nosuch"), "7", 404, "annotator topic 'nosuch' does not exist"),
             (annotation(1, 0.9, "other"), "7", 403, "user 7 may not annotate under topic 'other': it belongs to another user"),
+            (annotation(1, 0.9), None, 401, "a valid API token is needed"),
+            ({**annotation(1, 0.9), "user": "7"}, "7", 400, "user: the submitter is the API token's user; drop the field"),
+            ({"annotations": [annotation(1, 0.9)], "user": "7"}, "8", 400, "user: the submitter is the API token's user"),
             ({**annotation(1, 0.9), "classdict": {"x": "y" * 5000}}, "7", 400, "classdict is 5009 bytes as JSON text, at most 4096 allowed"),
             ({**annotation(1, 0.9), "classdict": '{"SN": 0.9'}, "7", 400, "classdict is not JSON: "),
             (b'{"topic": "needle", "objectId": 1,', "7", 400, "the body is not JSON: "),
@@ -148,7 +159,6 @@ def test_refusals_are_one_clear_error_each_and_store_nothing(ann_settings: Setti
             got, answer = post(worker, body, user)
             assert got == status and "\n" not in answer["error"], (body, got, answer)
             assert answer["error"].startswith(message), answer
-        assert post(worker, {**annotation(1, 0.9), "user": ""})[1] == {"error": "user is required: the id of the annotator topic's owner"}
         bad_intake = [orjson.dumps({**annotation(1, 0.9), "user": "8"}), b"not json", orjson.dumps(annotation(1, 0.9))]
         asyncio.run(produce(connection(settings), settings.annotation_input_topic, bad_intake, progress=False))
         wait_for(lambda: worker.get("/annotations")[1]["intake_refused"] == 3, "three refused intake messages")
