@@ -18,7 +18,7 @@ from .ownership import may_change, may_see
 from .records import User
 
 R = TypeVar("R", Watchlist, Area)
-OPERATOR = User(id=0, name="operator", admin=True)  # whoever runs the command line, or the HTTP API while it has no sign-in
+OPERATOR = User(id=0, name="operator", admin=True)  # whoever runs the command line (it sees and changes everything)
 
 
 @dataclass(frozen=True)
