@@ -22,11 +22,11 @@ from pipeline.streams.usage import Usage
 from pipeline.streams.validation import parse_filter_request, user_id
 from pipeline.users.admission import claim_topic
 from pipeline.users.watchlist_views import OPERATOR, operator_viewer
+from .choices import YES_NO
 from .filter_check import check
 from .filter_context import test_context
 
 NEEDS_BROKER = {"add", "update", "delete", "list", "show"}
-YES_NO = {"yes": True, "no": False}
 
 
 def run_filter_command(args: argparse.Namespace, settings: Settings) -> int:

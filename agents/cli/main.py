@@ -23,13 +23,11 @@ from agents.kafka.admin import ensure_topics
 from agents.kafka.connection import KafkaConnection, SecurityConfigError
 from agents.kafka.reachable import BrokerUnreachable, check_reachable
 from agents.kafka.topology import core_topics
-from pipeline.context.catalogue import CatalogueError
-from pipeline.context.tns import TnsError
+from pipeline.context.errors import CatalogueError, TnsError
 from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.settings import Settings
+from .family_parsers import add_user_parsers, add_watchlist_parsers
 from .replay import ReplayError
-from .users import add_parsers as add_user_parsers
-from .watchlists import add_parsers as add_watchlist_parsers
 
 # What a command may raise that is the user's environment, not a bug: shown as one line.
 USER_ERRORS = (KafkaError, OSError, BrokerError, BrokerUnreachable, SecurityConfigError, ReplayError, CatalogueError, TnsError)

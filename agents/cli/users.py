@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 from agents.kafka.admin import ensure_topics
@@ -24,20 +23,6 @@ from pipeline.settings import Settings
 from pipeline.streams.validation import InvalidField, user_id
 from pipeline.users.records import User, UserBook, new_user
 from pipeline.users.tokens import issue_token
-
-
-def add_parsers(command: Callable[..., argparse.ArgumentParser],
-                with_bootstrap: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]) -> None:
-    """The `user` command, added through main's `command(name, func, help)`; `--bootstrap` after an action too."""
-    u = command("user", cmd_user, "the operator's users and their API tokens (the HTTP API only reads them)")
-    usub = u.add_subparsers(dest="action", required=True)
-    add = with_bootstrap(usub.add_parser("add", help="add a user; prints the new id and an API token, shown once"))
-    add.add_argument("name")
-    add.add_argument("--email")
-    add.add_argument("--admin", action="store_true", help="may change every user's filters")
-    with_bootstrap(usub.add_parser("token", help="issue a new API token (shown once), revoking the old")).add_argument("id")
-    with_bootstrap(usub.add_parser("list", help="every user, a line each (never a token)"))
-    with_bootstrap(usub.add_parser("disable", help="refuse the user's token from now on")).add_argument("id")
 
 
 def cmd_user(args: argparse.Namespace) -> int:

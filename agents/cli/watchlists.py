@@ -17,48 +17,12 @@ from agents.store.filters import ProducerSend
 from agents.store.watchlists import UnknownRecord, WatchlistStore, load_books
 from pipeline.context.areas import AreaFileError, InvalidArea, read_moc_file
 from pipeline.context.watchlist_file import WatchlistFileError, read_watchlist_file
-from pipeline.context.watchlist_limits import DEFAULT_RADIUS_ARCSEC
 from pipeline.context.watchlist_record import InvalidWatchlist
 from pipeline.settings import Settings
 from pipeline.users.watchlist_views import area_fields, watchlist_fields
+from .choices import YES_NO
 
 REFUSALS = (WatchlistFileError, AreaFileError, InvalidWatchlist, InvalidArea, UnknownRecord)
-YES_NO = {"yes": True, "no": False}
-
-
-def add_parsers(command: Callable[..., argparse.ArgumentParser], record_id: Callable[[str], int]) -> None:
-    """The `watchlist` and `area` commands, added through main's `command(name, func, help)`."""
-    w = command("watchlist", cmd_watchlist, "add, list, show, change and delete users' watchlists (sources matched on every alert)")
-    ws = w.add_subparsers(dest="action", required=True)
-    wa = ws.add_parser("add", help="save a watchlist from a file of ra, dec, name[, radius] lines; prints its id")
-    wa.add_argument("--user", required=True, help="the owner's user id")
-    wa.add_argument("--name", required=True)
-    wa.add_argument("file")
-    wa.add_argument("--radius", type=float, default=DEFAULT_RADIUS_ARCSEC, help=f"default radius, arcsec (default {DEFAULT_RADIUS_ARCSEC:g})")
-    wa.add_argument("--public", action="store_true")
-    wa.add_argument("--description", default="")
-    ws.add_parser("list", help="every watchlist, a line each")
-    for action in ("show", "delete"):
-        ws.add_parser(action, help=f"{action} one watchlist").add_argument("id", type=record_id)
-    wu = ws.add_parser("update", help="change a watchlist's settings or (--file) its sources")
-    wu.add_argument("id", type=record_id)
-    wu.add_argument("--name")
-    wu.add_argument("--radius", type=float)
-    wu.add_argument("--description")
-    wu.add_argument("--public", choices=YES_NO)
-    wu.add_argument("--active", choices=YES_NO)
-    wu.add_argument("--file", help="replace the sources with this file's")
-    a = command("area", cmd_area, "add, list, show and delete users' areas (MOCs matched on every alert)")
-    asub = a.add_subparsers(dest="action", required=True)
-    aa = asub.add_parser("add", help="save an area from a MOC file (FITS, JSON or ASCII); prints its id")
-    aa.add_argument("--user", required=True, help="the owner's user id")
-    aa.add_argument("--name", required=True)
-    aa.add_argument("file")
-    aa.add_argument("--public", action="store_true")
-    aa.add_argument("--description", default="")
-    asub.add_parser("list", help="every area, a line each")
-    for action in ("show", "delete"):
-        asub.add_parser(action, help=f"{action} one area").add_argument("id", type=record_id)
 
 
 def cmd_watchlist(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import CatalogueError
 from .sky_index import unit_vectors
 
 STAR, GALAXY, QSO, CV = range(4)
@@ -44,10 +45,6 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
 REQUIRED = ("ra", "dec", "kind")
 _FLOAT_FIELDS = ("z", "photoz", "photoz_err", "distance", "mag", "mag_err", "major_axis")
 _NON_NEGATIVE = ("z", "photoz", "photoz_err", "distance", "mag_err", "major_axis")
-
-
-class CatalogueError(ValueError):
-    """A catalogue file that cannot be used; the message is one line: file, position, cause."""
 
 
 @dataclass

@@ -22,6 +22,7 @@ import numpy as np
 import orjson
 
 from pipeline.features.htm import htm_id
+from .errors import TnsError
 from .sky_index import SkyIndex, separation_arcsec, unit_vectors
 from .tables import CROSSMATCH_TNS
 
@@ -31,10 +32,6 @@ TNS_MATCH_ARCSEC = 3.0  # Lasair's poll_tns default radius
 ROW_COLUMNS = tuple(c for c in CROSSMATCH_TNS.column_names if c != "diaObjectId")
 CSV_COLUMNS = ("objid", "name_prefix", "name", "ra", "declination", "redshift", "type", "reporting_group", "source_group",
                "discoverydate", "discoverymag", "filter", "reporters", "internal_names", "lastmodified")
-
-
-class TnsError(ValueError):
-    """A TNS file that cannot be read; the message is one line: file, position, cause."""
 
 
 def _ascii(text: str) -> str:
