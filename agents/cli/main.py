@@ -25,12 +25,13 @@ from agents.kafka.reachable import BrokerUnreachable, check_reachable
 from agents.kafka.topology import core_topics
 from pipeline.context.errors import CatalogueError, TnsError
 from pipeline.decode.wire import DecodeError, read_alerts
+from pipeline.features.dust import DustMapError
 from pipeline.settings import Settings
 from .family_parsers import add_user_parsers, add_watchlist_parsers
 from .replay import ReplayError
 
 # What a command may raise that is the user's environment, not a bug: shown as one line.
-USER_ERRORS = (KafkaError, OSError, BrokerError, BrokerUnreachable, SecurityConfigError, ReplayError, CatalogueError, TnsError)
+USER_ERRORS = (KafkaError, OSError, BrokerError, BrokerUnreachable, SecurityConfigError, ReplayError, CatalogueError, TnsError, DustMapError)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

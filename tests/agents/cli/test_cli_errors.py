@@ -133,6 +133,11 @@ def test_a_worker_with_an_unreachable_broker_is_one_line(settings: Settings, now
                      f"cannot reach the broker at {nowhere}")
 
 
+def test_a_worker_without_its_dust_map_is_one_line(settings: Settings, tmp_path: Path) -> None:
+    result = run("worker", settings=replace(settings, web_port=free_port(), sfd_map_dir=str(tmp_path)))
+    one_line_failure(result, f"ALERTFLOW_SFD_MAP_DIR={tmp_path}: no SFD_dust_4096_ngp.fits there")
+
+
 def test_alertflow_debug_shows_the_traceback(nowhere: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTFLOW_")}
     result = subprocess.run([sys.executable, str(REPO_ROOT / "run.py"), "consume", "t", "--bootstrap", nowhere], capture_output=True,
