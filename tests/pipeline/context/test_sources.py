@@ -94,7 +94,7 @@ def test_a_worker_stage_from_settings_has_both_sources_and_follows_their_topics(
     inputs.handlers()["t"](*next(iter(TnsSet().load_full(read_tns_file(TNS_FILE)))))
     stage = inputs.stage(None)
     assert stage.tables == {"sherlock_classifications", "crossmatch_tns", "watchlist_hits"}
-    assert AVAILABLE_TABLES == stage.tables | {"annotations"}  # the worker adds its annotations source (agents/worker/app.py)
+    assert AVAILABLE_TABLES == stage.tables | {"area_hits", "annotations"}  # the worker adds its watchlist, area and annotation sources (agents/worker/app.py)
     context = stage.lookup([item(1, 150.0, 2.2)])
     assert context.present == stage.tables
     assert context.rows("watchlist_hits", 0)[0]["wl_id"] == 3 and context.rows("sherlock_classifications", 0) == []
@@ -118,5 +118,6 @@ def test_three_part_form_builds_lasairs_sql_and_refuses_mixed_or_incomplete_form
         filter_sql(None, "objects.ra", None, "objects.ra > 1", 0)
     with pytest.raises(InvalidFilter, match="no filter given"):
         filter_sql(None, None, None, None, 0)
-    with pytest.raises(FilterError, match="no data source for area_hits"):
-        filter_sql(None, "objects.ra", "objects, area:3", None, 0)
+    assert "area_hits.ar_id=3" in filter_sql(None, "objects.ra", "objects, area:3", None, 0)
+    with pytest.raises(FilterError, match="crossmatch_tns"):
+        filter_sql(None, "objects.ra", "objects, crossmatch_tns, watchlist:3", None, 0)
