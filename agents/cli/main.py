@@ -25,7 +25,7 @@ from agents.kafka.reachable import BrokerUnreachable, check_reachable
 from agents.kafka.topology import core_topics
 from pipeline.context.errors import CatalogueError, TnsError
 from pipeline.decode.wire import DecodeError, read_alerts
-from pipeline.features.dust import DustMapError
+from pipeline.features.dust import DustMapError, use_map_dir
 from pipeline.settings import Settings
 from .family_parsers import add_user_parsers, add_watchlist_parsers
 from .replay import ReplayError
@@ -375,6 +375,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        use_map_dir(settings_from(args).sfd_map_dir)  # which dust map `ebv` comes from, for every command
         return args.func(args)
     except USER_ERRORS as error:
         if os.environ.get("ALERTFLOW_DEBUG"):

