@@ -138,3 +138,19 @@ def test_ci_runs_the_readme_test_command() -> None:
     commands = re.findall(r"^    (python3 -m venv .*)$", README, flags=re.M)
     assert len(commands) == 2 and commands[0].endswith("run.py demo"), commands  # README starts with exactly these two
     assert commands[1] in (REPO_ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_the_main_job_runs_as_written() -> None:
+    """README's first command, after its venv set-up (this session's venv): the demo on the embedded
+    default, which must end well and show every part the README promises."""
+    first = re.findall(r"^    (python3 -m venv .*)$", README, flags=re.M)[0]
+    demo = shlex.split(first.split("&&")[-1])
+    assert demo[0] == ".venv/bin/python", demo
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTFLOW_")}
+    result = subprocess.run([sys.executable, *demo[1:]], cwd=REPO_ROOT, env={**env, "ALERTFLOW_WEB_PORT": str(free_port())},
+                            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    for shown in ("alerts processed   2003", "Supernova candidates (plain)", "e-mail sent at once", "dead-letter topic:",
+                  "worker stopped with SIGTERM, exit status 0"):
+        assert shown in out, (shown, out[-3000:])
