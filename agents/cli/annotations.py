@@ -16,11 +16,11 @@ from agents.store.filters import ProducerSend
 from pipeline.context.annotations import InvalidAnnotation
 from pipeline.context.annotators import InvalidAnnotator, create
 from pipeline.settings import Settings
+from .needs_broker import lacks_broker
 
 
 def run_annotations_command(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.bootstrap:
-        print(f"{args.command}: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+    if lacks_broker(args.command, settings):
         return 2
     try:
         return asyncio.run(_annotator_add(args, settings) if args.command == "annotator" else _annotate(args, settings))

@@ -25,6 +25,7 @@ from pipeline.users.watchlist_views import OPERATOR, operator_viewer
 from .choices import YES_NO
 from .filter_check import check
 from .filter_context import test_context
+from .needs_broker import lacks_broker
 
 NEEDS_BROKER = {"add", "update", "delete", "list", "show"}
 
@@ -43,8 +44,7 @@ def run_filter_command(args: argparse.Namespace, settings: Settings) -> int:
         except (InvalidFilter, FilterError) as error:
             print(f"refused: {error}", file=sys.stderr)
             return 2
-    if not settings.bootstrap:
-        print(f"filter {args.action}: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+    if lacks_broker(f"filter {args.action}", settings):
         return 2
     try:
         return asyncio.run(manage(args, settings))

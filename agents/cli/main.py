@@ -28,6 +28,7 @@ from pipeline.decode.wire import DecodeError, read_alerts
 from pipeline.features.dust import DustMapError, use_map_dir
 from pipeline.settings import Settings
 from .family_parsers import add_user_parsers, add_watchlist_parsers
+from .needs_broker import lacks_broker
 from .replay import ReplayError
 
 # What a command may raise that is the user's environment, not a bug: shown as one line.
@@ -88,8 +89,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print("replay: --catalogue writes the catalogue of synthetic alerts: give --synthetic N too", file=sys.stderr)
         return 2
     settings = settings_from(args)
-    if not settings.bootstrap:
-        print("replay: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP (see `run.py broker`)", file=sys.stderr)
+    if lacks_broker("replay", settings, " (see `run.py broker`)"):
         return 2
     if args.synthetic is not None:
         messages, total = synthetic_messages(args.synthetic, args.seed), args.synthetic
@@ -153,8 +153,7 @@ def cmd_tns(args: argparse.Namespace) -> int:
     from .tns import load
 
     settings = settings_from(args)
-    if not settings.bootstrap:
-        print("tns load: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+    if lacks_broker("tns load", settings):
         return 2
     print(asyncio.run(load(args, settings, reachable(settings))))
     return 0
@@ -170,8 +169,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
     from .consume import consume
 
     settings = settings_from(args)
-    if not settings.bootstrap:
-        print("consume: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+    if lacks_broker("consume", settings):
         return 2
     return consume(reachable(settings), args.topic, group=args.group, from_start=args.from_start, max_records=args.max, timeout=args.timeout)
 

@@ -24,6 +24,7 @@ from agents.kafka.reachable import BrokerUnreachable, check_reachable
 from pipeline.settings import Settings
 from pipeline.streams.filter_record import FilterRecord
 from pipeline.streams.usage import Usage, UsageBook, utc_day
+from .needs_broker import lacks_broker
 
 DIGEST_TABLE = "digests"  # the Faust table's name in agents/worker/digest_agent.py; its changelog is <app_id>-<name>-changelog
 STATUS_TIMEOUT = 60.0
@@ -194,8 +195,7 @@ def status_text(settings: Settings) -> str:
 
 def run_status(settings: Settings) -> int:
     """`run.py status`: print the tables; one line on stderr and exit status 1 if the broker is not there."""
-    if not settings.bootstrap:
-        print("status: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+    if lacks_broker("status", settings):
         return 2
     try:
         print(status_text(settings))

@@ -23,12 +23,12 @@ from pipeline.settings import Settings
 from pipeline.streams.validation import InvalidField, user_id
 from pipeline.users.records import User, UserBook, new_user
 from pipeline.users.tokens import issue_token
+from .needs_broker import lacks_broker
 
 
 def cmd_user(args: argparse.Namespace) -> int:
     settings = Settings.from_env(bootstrap=getattr(args, "bootstrap", None))  # as main's settings_from
-    if not settings.bootstrap:
-        print(f"user {args.action}: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+    if lacks_broker(f"user {args.action}", settings):
         return 2
     try:
         return asyncio.run(manage(args, settings))

@@ -21,6 +21,7 @@ from pipeline.context.watchlist_record import InvalidWatchlist
 from pipeline.settings import Settings
 from pipeline.users.watchlist_views import area_fields, watchlist_fields
 from .choices import YES_NO
+from .needs_broker import lacks_broker
 
 REFUSALS = (WatchlistFileError, AreaFileError, InvalidWatchlist, InvalidArea, UnknownRecord)
 
@@ -35,8 +36,7 @@ def cmd_area(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, action: Callable[[argparse.Namespace, Settings, WatchlistStore], object]) -> int:
     settings = Settings.from_env(bootstrap=getattr(args, "bootstrap", None))  # as main's settings_from
-    if not settings.bootstrap:
-        print(f"{args.command} {args.action}: needs a running broker: --bootstrap HOST:PORT or ALERTFLOW_BOOTSTRAP", file=sys.stderr)
+    if lacks_broker(f"{args.command} {args.action}", settings):
         return 2
     try:
         asyncio.run(_with_store(args, settings, action))
