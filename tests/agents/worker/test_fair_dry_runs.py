@@ -17,7 +17,6 @@ import json
 import threading
 import urllib.error
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,13 +30,11 @@ from agents.worker.dry_runs import Busy, DryRunPool
 from pipeline.settings import Settings
 from pipeline.streams.dry_run import CHUNK
 from pipeline.streams.filter_record import create
-from pipeline.streams.payloads import DIA_SOURCE_ID
 from pipeline.synthetic.alerts import synthetic_messages
-from tests.agents.worker.test_dry_run_load import DRY_RUN_SQL, RECENT, messages, p99
+from tests.agents.worker.test_dry_run_load import DRY_RUN_SQL, RECENT, messages, p99, record_latencies
 from tests.agents.worker.test_filter_api import Api, with_users_topic
 from tests.agents.worker.test_streams import add_filter, running_worker
 from tests.conftest import connection, isolated_settings
-from tests.kafka_clients import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -88,15 +85,8 @@ def test_one_users_dry_runs_do_not_delay_another_users_stream(broker: EmbeddedBr
                 answered += [r.result() for r in running]
             worker.wait_caught_up(settings.alert_topic, ends)
 
-    group = f"fair-{uuid.uuid4().hex[:6]}"
-    total = RECENT + len(phases) * n
-    source_of = {message: source for message, source in recent + [m for _, phase in phases for m in phase]}
-    alert_ms = {source_of[m.value()]: m.timestamp()[1] for m in read_topic(settings.bootstrap, settings.alert_topic, group, total, quiet=0.5)}
-    records = read_topic(settings.bootstrap, other.topic, group, total, quiet=0.5)
-    latency = {}
-    for r in records:
-        source = int(dict(r.headers())[DIA_SOURCE_ID])
-        latency[source] = (r.timestamp()[1] - alert_ms[source]) / 1000
+    sent = recent + [m for _, phase in phases for m in phase]
+    latency, n_records = record_latencies(settings, other.topic, sent)
     quiet_p99, busy_p99 = (p99([latency[i] for busy, phase in phases if busy == with_runs for _, i in phase]) for with_runs in (False, True))
     done = sum(a for a, _ in answered)
     refusals = [r for _, rs in answered for r in rs]
@@ -104,7 +94,7 @@ def test_one_users_dry_runs_do_not_delay_another_users_stream(broker: EmbeddedBr
     print(f"other user's p99 {quiet_p99:.3f} s without dry runs, {busy_p99:.3f} s with {CLIENTS} clients of one user:"
           f" {done} answered, {len(refusals)} refused ({len(mine)} past the user's share of the pool)")
 
-    assert len(records) == total and set(latency) == set(source_of.values()), "every alert's record, once"
+    assert n_records == RECENT + len(phases) * n and set(latency) == {i for _, i in sent}, "every alert's record, once"
     assert done >= 3, "the heavy user's dry runs ran"
     places = settings.dry_run_concurrency + settings.dry_run_queue
     assert mine and all(r.startswith(f"you have {places // 2} dry runs and back-fills running or waiting, at most {places // 2}")
