@@ -44,33 +44,37 @@ def rows_per_alert(index: _Index, items: Sequence[Ingested]) -> Rows:
     return per_alert
 
 
-class WatchlistSource:
-    """`watchlist_hits` rows from every active watchlist, with the index swapped in whole."""
+class _IndexSource:
+    """One context table's rows from an index over a book, swapped in whole when the book changes."""
+
+    name: str
+    tables: tuple[str, ...]
+
+    def __init__(self, index: WatchlistIndex | AreaIndex) -> None:
+        self.index = index
+
+    def swap(self, index: WatchlistIndex | AreaIndex) -> None:
+        self.index = index
+
+    def lookup(self, items: Sequence[Ingested]) -> Mapping[str, Rows]:
+        return {self.tables[0]: rows_per_alert(self.index, items)}
+
+
+class WatchlistSource(_IndexSource):
+    """`watchlist_hits` rows from every active watchlist."""
 
     name = "watchlists"
     tables = ("watchlist_hits",)
 
     def __init__(self, index: WatchlistIndex | None = None) -> None:
-        self.index = index if index is not None else WatchlistIndex(())
-
-    def swap(self, index: WatchlistIndex) -> None:
-        self.index = index
-
-    def lookup(self, items: Sequence[Ingested]) -> Mapping[str, Rows]:
-        return {"watchlist_hits": rows_per_alert(self.index, items)}
+        super().__init__(index if index is not None else WatchlistIndex(()))
 
 
-class AreaSource:
-    """`area_hits` rows from every active area (mocpy containment), with the index swapped in whole."""
+class AreaSource(_IndexSource):
+    """`area_hits` rows from every active area (mocpy containment)."""
 
     name = "areas"
     tables = ("area_hits",)
 
     def __init__(self, index: AreaIndex | None = None) -> None:
-        self.index = index if index is not None else AreaIndex(())
-
-    def swap(self, index: AreaIndex) -> None:
-        self.index = index
-
-    def lookup(self, items: Sequence[Ingested]) -> Mapping[str, Rows]:
-        return {"area_hits": rows_per_alert(self.index, items)}
+        super().__init__(index if index is not None else AreaIndex(()))
