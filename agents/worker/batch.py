@@ -13,19 +13,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import numpy as np
 
 from pipeline.context.batch import BatchContext
 from pipeline.context.latest_objects import LatestObjects
 from pipeline.context.sources_annotations import AnnotationFilters, remember
 from pipeline.context.stage import ContextStage
 from pipeline.decode.dead_letter import dead_letter_headers
-from pipeline.decode.schema_lookup import SchemaNotFetched
 from pipeline.decode.wire import DecodeError, SchemaLookup
 from pipeline.email.digest import EmailMatch
-from pipeline.features.ingest import Ingested, ingest
+from pipeline.features.ingest import Ingested
+from pipeline.features.micro_batch import ingest_batch, unfetched_schema_ids
 from pipeline.observe.stats import WorkerStats
 from pipeline.streams.fanout import Match, StreamRecord, email_matches, find_matches, stream_records
 from pipeline.streams.filter_registry import FilterRegistry
@@ -37,6 +39,7 @@ log = logging.getLogger("alertflow.worker")
 OBJECT_PREVIEW = ("diaObjectId", "ra", "decl", "nDiaSources", "latestR", "latest_psfFlux")
 
 Headers = list[tuple[str, bytes]] | None
+Columns = Mapping[str, tuple[np.ndarray, np.ndarray]]  # the features' objects columns: values, NULL mask
 # topic, key, value, headers -> a future the producer resolves once the broker acknowledged the record
 Send = Callable[[str, bytes | None, bytes | None, Headers], Awaitable[asyncio.Future]]
 
@@ -99,12 +102,12 @@ class BatchProcessor:
         started = self.clock()
         for event in events:  # held until delivery is confirmed: take_events' own ack does not free them
             event.message.incref()
-        good, bad = await self.decode(events)
+        good, bad, columns = await self.decode(events)
         items = [item for _, item in good]
         if self.latest is not None:
             remember(self.latest, items)
         dead = [await self.dead_letter(event, error) for event, error in bad]
-        records, produced, size = await self.fan_out(items)
+        records, produced, size = await self.fan_out(items, columns=columns)
         sent_at = [event.message.timestamp for event, item in good for _ in range(produced[id(item.alert)])]
         self.stats.processed(len(items), len(records), started)
         if items:
@@ -112,24 +115,18 @@ class BatchProcessor:
         held = size + sum(len(event.message.value or b"") for event in events)
         return asyncio.ensure_future(self.release_when_delivered(events, dead + records, sent_at)), held
 
-    async def decode(self, events: Sequence[Event]) -> tuple[list[tuple[Event, Ingested]], list[tuple[Event, DecodeError]]]:
-        """The batch's alerts and the messages to dead-letter, in order.
+    async def decode(self, events: Sequence[Event]) -> tuple[list[tuple[Event, Ingested]], list[tuple[Event, DecodeError]], Columns | None]:
+        """The batch's alerts, the messages to dead-letter, in order, and the alerts' objects columns.
 
-        An alert whose schema id the registry may know waits here until the registry answered, so
-        neither this batch nor a later one is released before it.
+        Schema ids the registry may know are fetched first: the batch waits until the registry
+        answered, so neither this batch nor a later one is released before its alerts are decoded.
         """
-        good, bad = [], []
-        for event in events:
-            value = event.message.value
-            try:
-                try:
-                    good.append((event, ingest(value, self.schemas)))
-                except SchemaNotFetched as missing:
-                    await self.fetch_schema(missing.schema_id)
-                    good.append((event, ingest(value, self.schemas)))
-            except DecodeError as error:
-                bad.append((event, error))
-        return good, bad
+        values = [event.message.value for event in events]
+        for schema_id in unfetched_schema_ids(values, self.schemas):
+            await self.fetch_schema(schema_id)
+        batch = ingest_batch(values, self.schemas)
+        good = [(events[i], item) for i, item in zip(batch.positions, batch.items)]
+        return good, [(events[i], error) for i, error in batch.bad], batch.columns
 
     async def dead_letter(self, event: Event, error: DecodeError) -> asyncio.Future:
         msg = event.message
@@ -139,19 +136,21 @@ class BatchProcessor:
         return await self.send(self.dead_letter_topic, msg.key, msg.value, headers)
 
     def outputs(self, items: Sequence[Ingested], utc: str, context: BatchContext | None = None,
-                registry: FilterRegistry | AnnotationFilters | None = None) -> tuple[list[Match], Iterator[StreamRecord], Iterator[EmailMatch]]:
+                registry: FilterRegistry | AnnotationFilters | None = None, columns: Columns | None = None,
+                ) -> tuple[list[Match], Iterator[StreamRecord], Iterator[EmailMatch]]:
         """Which filters matched, their Kafka records and their e-mail matches: the one place that calls fan-out.
 
         By default every active filter over the context sources' rows; `context`/`registry` narrow a run
         (an arriving annotation: its object with its context rows, the filters joining annotations)."""
         context = context if context is not None else self.context.lookup(items)
-        matches = find_matches(registry or self.registry, items, context)
+        matches = find_matches(registry or self.registry, items, context, columns=columns)
         return matches, stream_records(matches, items, utc), email_matches(matches, items, utc, self.emails.clock())
 
     async def fan_out(self, items: list[Ingested], context: BatchContext | None = None,
-                      registry: FilterRegistry | AnnotationFilters | None = None) -> tuple[list[asyncio.Future], Counter[int], int]:
+                      registry: FilterRegistry | AnnotationFilters | None = None,
+                      columns: Columns | None = None) -> tuple[list[asyncio.Future], Counter[int], int]:
         """Produce every admitted record; returns the deliveries, the records per alert (by id) and their bytes."""
-        matches, records, emails = self.outputs(items, utc_stamp(), context, registry)
+        matches, records, emails = self.outputs(items, utc_stamp(), context, registry, columns)
         for match in matches:
             self.usage.matched(match.filter.record.id, len(match.rows))
         pending, produced, size = [], Counter[int](), 0

@@ -49,7 +49,7 @@ class ObjectPosition(NamedTuple):
 
 
 def object_position(dia_object: dict[str, Any] | None) -> ObjectPosition | None:
-    """Sherlock's input from an alert's diaObject: the mean position and the number of diaSources;
+    """Sherlock's input from an alert's diaObject (or its `object_summary`): the mean position and the number of diaSources;
     None without a diaObject or a finite position (such an object gets no row)."""
     if not dia_object or dia_object.get("diaObjectId") is None:
         return None

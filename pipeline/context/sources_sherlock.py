@@ -32,7 +32,7 @@ class SherlockSource:
     def lookup(self, items: Sequence[Ingested]) -> Mapping[str, Rows]:
         builtin: dict[int, dict[str, Any] | None] = {}
         if self.classifier is not None:
-            positions = [p for p in (object_position(item.alert.diaObject) for item in items) if p is not None]
+            positions = [p for p in (object_position(item.alert.object_summary) for item in items) if p is not None]
             builtin = self.classifier.classify(positions)
         per_alert: Rows = []
         for item in items:
@@ -40,5 +40,5 @@ class SherlockSource:
             row = self.external.choose(object_id, builtin.get(object_id)) if object_id is not None else None
             per_alert.append([row] if row is not None else [])
             if row is not None and item.row is not None:
-                item.row["absMag"], item.row["absMagMJD"] = abs_mag(item.alert.diaSourcesList, row, item.row.get("ebv"))
+                item.row["absMag"], item.row["absMagMJD"] = abs_mag(item.alert.lite()["diaSourcesList"], row, item.row.get("ebv"))
         return {SHERLOCK_CLASSIFICATIONS.name: per_alert}

@@ -27,7 +27,7 @@ class TnsSource:
     def lookup(self, items: Sequence[Ingested]) -> Mapping[str, Rows]:
         ids, ra, dec = [], [], []
         for item in items:
-            obj = item.alert.diaObject or {}
+            obj = item.alert.object_summary or {}
             if obj.get("diaObjectId") is not None and _finite(obj.get("ra")) and _finite(obj.get("dec")):
                 ids.append(int(obj["diaObjectId"]))
                 ra.append(float(obj["ra"]))

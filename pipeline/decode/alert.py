@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CUTOUT_FIELDS = ("cutoutDifference", "cutoutScience", "cutoutTemplate")
+# What a lite record carries of each diaSource and diaForcedSource (Lasair's lite shape).
+LITE_SOURCE_FIELDS = ("psfFlux", "psfFluxErr", "midpointMjdTai", "band", "reliability")
+LITE_FORCED_FIELDS = ("psfFlux", "psfFluxErr", "midpointMjdTai", "band")
+# The diaObject fields context sources read (position, id, detections): `Alert.object_summary`.
+SUMMARY_FIELDS = ("diaObjectId", "ra", "dec", "nDiaSources")
 
 
 @dataclass(slots=True)
@@ -42,6 +47,18 @@ class Alert:
             if src.get("diaSourceId") == self.diaSourceId:
                 return src
         return self.diaSourcesList[-1]
+
+    @property
+    def object_summary(self) -> dict[str, Any] | None:
+        """The diaObject's `SUMMARY_FIELDS` (None without a diaObject): all that cross-matching needs."""
+        return None if self.diaObject is None else {k: self.diaObject.get(k) for k in SUMMARY_FIELDS}
+
+    def lite(self) -> dict[str, Any]:
+        """Lasair's lite `alert`: the light curve only, a few fields per source."""
+        return {
+            "diaSourcesList": [{k: s.get(k) for k in LITE_SOURCE_FIELDS} for s in self.diaSourcesList],
+            "diaForcedSourcesList": [{k: s.get(k) for k in LITE_FORCED_FIELDS} for s in self.diaForcedSourcesList],
+        }
 
     def to_json_dict(self) -> dict[str, Any]:
         """Lasair's `alert` object: everything but the cutouts."""

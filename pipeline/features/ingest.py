@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.decode.alert import Alert
+from pipeline.decode.on_demand import OnDemandAlert
 from pipeline.decode.wire import DecodeError, SchemaLookup, decode_message
 from .objects import objects_row
 from .objects_ext import objects_ext_values
@@ -17,9 +18,10 @@ from .objects_ext import objects_ext_values
 @dataclass(slots=True)
 class Ingested:
     """A decoded alert and its `objects` row; row None for an alert without a diaObject (a
-    solar-system source), which Lasair gives no row, so it matches no filter (the fan-out skips it)."""
+    solar-system source), which Lasair gives no row, so it matches no filter (the fan-out skips it).
+    The worker's alerts are `OnDemandAlert`s (micro_batch.py): same questions, same answers."""
 
-    alert: Alert
+    alert: Alert | OnDemandAlert
     row: dict[str, Any] | None
 
 

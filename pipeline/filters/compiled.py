@@ -169,7 +169,12 @@ class FilterSet(Generic[K]):
                now_mjd: float | None = None) -> dict[Any, Selection]:
         """Filter key -> its result rows (filters with none left out). Without `context`,
         filters with joins have no rows to join, so they select nothing."""
-        masks, joined = self._masks(ColumnBatch.from_rows(rows, self.columns), now_mjd, context)
+        return self.select_batch(ColumnBatch.from_rows(rows, self.columns), context, now_mjd)
+
+    def select_batch(self, batch: ColumnBatch, context: BatchContext | None = None,
+                     now_mjd: float | None = None) -> dict[Any, Selection]:
+        """`select` on columns already made (the worker's come straight from the features)."""
+        masks, joined = self._masks(batch, now_mjd, context)
         out: dict[Any, Selection] = {key: Selection(hits, None) for key, mask in masks.items()
                                      if len(hits := np.flatnonzero(mask))}
         for key, (joined_rows, mask) in joined.items():

@@ -6,15 +6,16 @@ and the records worth keeping, so no side ever holds more than one chunk of deco
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from pipeline.context.batch import BatchContext
 from pipeline.decode.schema_lookup import SchemaResolver
-from pipeline.decode.wire import DecodeError, SchemaLookup
-from pipeline.features.ingest import Ingested, ingest
-from .fanout import StreamRecord, find_matches, stream_records
+from pipeline.decode.wire import SchemaLookup
+from pipeline.features.ingest import Ingested
+from pipeline.features.micro_batch import ingest_batch
+from .fanout import Column, StreamRecord, find_matches, stream_records
 from .filter_record import FilterRecord
 from .filter_registry import FilterRegistry
 from .payloads import utc_stamp
@@ -55,21 +56,23 @@ def newest(kept: Sequence[Kept], keep: int) -> list[Kept]:
     return sorted(kept, key=lambda k: k.when)[-keep:] if keep > 0 else []  # [-0:] would be all
 
 
-def records_for(record: FilterRecord, items: Sequence[Ingested], context: BatchContext | None = None) -> list[StreamRecord]:
+def records_for(record: FilterRecord, items: Sequence[Ingested], context: BatchContext | None = None,
+                columns: Mapping[str, Column] | None = None) -> list[StreamRecord]:
     """The records one filter emits for `items` (an e-mail filter's are shown as plain); `context`:
-    their context rows (without it, a filter joining a context table matches nothing).
+    their context rows (without it, a filter joining a context table matches nothing); `columns`:
+    their objects columns when a batch decode made them.
 
     The only place a dry run calls the fan-out, so a change of its signature is made here once.
     """
     shown = record if record.streams_to_kafka else replace(record, mode="plain")
     registry = FilterRegistry()
     registry.apply(shown.id.encode(), shown.to_json())
-    return list(stream_records(find_matches(registry, items, context), items, utc_stamp()))
+    return list(stream_records(find_matches(registry, items, context, columns=columns), items, utc_stamp()))
 
 
-def tally(record: FilterRecord, items: Sequence[Ingested], keep: int) -> Tally:
+def tally(record: FilterRecord, items: Sequence[Ingested], keep: int, columns: Mapping[str, Column] | None = None) -> Tally:
     """The filter over decoded alerts, in this process."""
-    found = records_for(record, items)
+    found = records_for(record, items, columns=columns)
     kept = [Kept(r.alert.diaSource.get("midpointMjdTai") or 0.0, r.key, r.value, r.headers) for r in found]
     return Tally(len(items), len(found), newest(kept, keep))
 
@@ -78,13 +81,8 @@ def tally_messages(record: FilterRecord, messages: Sequence[bytes], schemas: Sch
     """The filter over raw alert messages, decoded `CHUNK` at a time; undecodable ones are skipped (not counted)."""
     total = Tally()
     for start in range(0, len(messages), CHUNK):
-        items = []
-        for message in messages[start:start + CHUNK]:
-            try:
-                items.append(ingest(message, schemas))
-            except (DecodeError, OSError):  # OSError: a schema registry that cannot be reached
-                continue
-        total.add(tally(record, items, keep), keep)
+        batch = ingest_batch(messages[start:start + CHUNK], schemas)
+        total.add(tally(record, batch.items, keep, batch.columns), keep)
     return total
 
 

@@ -11,13 +11,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from pipeline.context.batch import BatchContext
 from pipeline.decode.alert import Alert
 from pipeline.email.digest import EmailMatch
 from pipeline.features.ingest import Ingested
+from pipeline.features.objects import NULL_COLUMNS
+from pipeline.filters.batch import ColumnBatch
 from .filter_registry import ActiveFilter, FilterRegistry
 from .payloads import AlertJson, record_headers, record_key, record_value
 from .record_size import estimate_record_size
+
+Column = tuple[np.ndarray, np.ndarray]  # values, NULL mask
+CONTEXT_COMPLETED = frozenset(NULL_COLUMNS)  # objects columns the features leave NULL and context sources may fill
 
 
 @dataclass(slots=True)
@@ -51,9 +58,10 @@ class StreamRecord:
 
 
 def find_matches(registry: FilterRegistry, items: Sequence[Ingested], context: BatchContext | None = None,
-                 now_mjd: float | None = None) -> list[Match]:
+                 now_mjd: float | None = None, columns: Mapping[str, Column] | None = None) -> list[Match]:
     """The result rows of every active filter. `context` holds the batch's context rows; without it
-    (a dry run with no sources) filters that join a context table match nothing."""
+    (a dry run with no sources) filters that join a context table match nothing. `columns`: the
+    items' objects columns when the features made them (the worker's batches), else the rows are converted."""
     if not items:
         return []
     active = registry.active()
@@ -61,10 +69,24 @@ def find_matches(registry: FilterRegistry, items: Sequence[Ingested], context: B
         return []
     present = [i for i, item in enumerate(items) if item.row is not None]  # no row (no diaObject): matches nothing
     if len(present) < len(items):
-        kept = find_matches(registry, [items[i] for i in present], context.take(present) if context else None, now_mjd)
+        kept = find_matches(registry, [items[i] for i in present], context.take(present) if context else None, now_mjd,
+                            {name: (v[present], n[present]) for name, (v, n) in columns.items()} if columns is not None else None)
         return [Match(m.filter, [present[a] for a in m.rows], m.joined) for m in kept]
-    selected = registry.filter_set().select([item.row for item in items], context, now_mjd)
+    filter_set = registry.filter_set()
+    selected = filter_set.select_batch(filter_columns(filter_set.columns, items, columns), context, now_mjd)
     return [Match(active[fid], s.alerts.tolist(), s.joined) for fid, s in selected.items()]
+
+
+def filter_columns(names: frozenset[str], items: Sequence[Ingested], columns: Mapping[str, Column] | None) -> ColumnBatch:
+    """The columns the filters read: from the features' columns, except those the context stage may
+    have completed in the rows (tns_name, absMag, ...: NULL from the features), which are read from the rows."""
+    rows = [item.row for item in items]
+    if columns is None:
+        return ColumnBatch.from_rows(rows, names)
+    completed = ColumnBatch.from_rows(rows, names & CONTEXT_COMPLETED)
+    made = {name: columns[name] for name in names - CONTEXT_COMPLETED}
+    made.update({name: (completed.values(name), completed.nulls(name)) for name in completed.columns})
+    return ColumnBatch.from_columns(len(items), made)
 
 
 def stream_records(matches: Sequence[Match], items: Sequence[Ingested], utc: str, now_mjd: float | None = None) -> Iterator[StreamRecord]:

@@ -12,9 +12,6 @@ import orjson
 
 from pipeline.decode.alert import Alert
 
-LITE_SOURCE_FIELDS = ("psfFlux", "psfFluxErr", "midpointMjdTai", "band", "reliability")
-LITE_FORCED_FIELDS = ("psfFlux", "psfFluxErr", "midpointMjdTai", "band")
-
 FILTER_ID = "alertflow-filter-id"
 FILTER_VERSION = "alertflow-filter-version"
 DIA_SOURCE_ID = "alertflow-diaSourceId"
@@ -26,10 +23,7 @@ def utc_stamp(now: dt.datetime | None = None) -> str:
 
 
 def lite_alert(alert: Alert) -> dict[str, Any]:
-    return {
-        "diaSourcesList": [{k: s.get(k) for k in LITE_SOURCE_FIELDS} for s in alert.diaSourcesList],
-        "diaForcedSourcesList": [{k: s.get(k) for k in LITE_FORCED_FIELDS} for s in alert.diaForcedSourcesList],
-    }
+    return alert.lite()  # an alert decoded into columns builds it from them, without decoding the rest
 
 
 def full_alert(alert: Alert) -> dict[str, Any]:
