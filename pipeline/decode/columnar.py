@@ -18,15 +18,13 @@ import numpy as np
 
 from .columnar_plan import Compiler, Unsupported, merged
 from .columnar_steps import Sink, Step, run_steps
-from .columnar_wire import Lanes, utf8_strings
+from .columnar_values import DTYPES, NULLS, decode_values
+from .columnar_wire import Lanes
 
 __all__ = ["Column", "ColumnarBatch", "ColumnarReader", "Flat", "Unsupported"]
 
 Column = tuple[np.ndarray, np.ndarray]  # values, NULL mask (True where the Avro value is null)
 
-_DTYPES = {"float": np.float64, "double": np.float64, "boolean": np.bool_, "int": np.int64, "long": np.int64,
-           "string": object}
-_NULL = {"float": np.nan, "double": np.nan, "boolean": False, "int": 0, "long": 0, "string": None}
 _PADDING = bytes(16)  # so that an empty batch or body still has a byte to read
 
 
@@ -86,31 +84,33 @@ class ColumnarReader:
 
 
 def _flat(sink: Sink, wanted: list[str], data: bytes, buf: np.ndarray, ok: np.ndarray) -> Flat:
-    """The sink's parts as columns in body order (array elements were read element index first)."""
+    """The sink's parts as columns in body order (array elements were read element index first;
+    reordering the positions before decoding also makes the reads sequential in the buffer)."""
     owner = np.concatenate(sink.ids) if sink.ids else np.zeros(0, dtype=np.int64)
     order = np.argsort(owner, kind="stable") if len(owner) > 1 and (owner[1:] < owner[:-1]).any() else None
-    columns = {}
-    for name in wanted:
-        values, nulls = _column(sink, name, owner, data, buf, ok)
-        columns[name] = (values, nulls) if order is None else (values[order], nulls[order])
-    return Flat(owner if order is None else owner[order], columns)
+    if order is not None:
+        owner = owner[order]
+    return Flat(owner, {name: _column(sink, name, owner, order, data, buf, ok) for name in wanted})
 
 
-def _column(sink: Sink, name: str, owner: np.ndarray, data: bytes, buf: np.ndarray, ok: np.ndarray) -> Column:
+def _column(sink: Sink, name: str, owner: np.ndarray, order: np.ndarray | None, data: bytes, buf: np.ndarray,
+            ok: np.ndarray) -> Column:
+    """One wanted field's values for every element; bodies with an invalid value become not ok."""
     kind = sink.kinds.get(name)
     if kind is None:  # not in the writer schema
         return np.full(len(owner), np.nan), np.ones(len(owner), dtype=bool)
     parts = sink.parts[name]
     if not parts:
-        return np.zeros(0, dtype=_DTYPES[kind]), np.zeros(0, dtype=bool)
-    nulls = np.concatenate([np.zeros(len(v[0] if isinstance(v, tuple) else v), dtype=bool) if n is None else n
-                            for v, n in parts])
-    if kind == "string":
-        start = np.concatenate([v[0] for v, _ in parts])
-        length = np.concatenate([v[1] for v, _ in parts])
-        values, bad = utf8_strings(data, buf, start, length, ~nulls & ok[owner])
-        ok[owner[bad]] = False
-        return values, nulls
-    values = np.concatenate([v for v, _ in parts])
-    values[nulls] = _NULL[kind]
+        return np.zeros(0, dtype=DTYPES[kind.name]), np.zeros(0, dtype=bool)
+    at = np.concatenate([p for p, _ in parts])
+    if parts[0][1] is None:
+        nulls = np.zeros(len(at), dtype=bool)
+    else:
+        nulls = np.concatenate([tags for _, tags in parts]) != kind.value_tag
+    if order is not None:
+        at, nulls = at[order], nulls[order]
+    use = ~nulls & ok[owner]
+    values, bad = decode_values(kind, data, buf, at, use)
+    ok[owner[bad & use]] = False
+    values[nulls] = NULLS[kind.name]
     return values, nulls

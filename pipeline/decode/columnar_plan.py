@@ -7,7 +7,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .columnar_steps import Blocks, BytesSkip, Collect, ReadScalar, SimpleUnion, Sink, Skip, Step, Union, VarintSkip, reader_for, tag_table
+from .columnar_steps import Blocks, BytesSkip, Collect, ReadScalar, SimpleUnion, Sink, Skip, Step, TagRun, Union, VarintSkip, tag_table
+from .columnar_values import Kind
 
 PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
 NAMED = {"record", "error", "enum", "fixed"}
@@ -24,11 +25,17 @@ class Unsupported(ValueError):
 
 
 def merged(steps: list[Step]) -> list[Step]:
-    """Adjacent fixed-size skips as one."""
+    """Adjacent fixed-size skips as one, adjacent runs of fixed-size unions as one run, and a fixed
+    skip after such a run folded into its last table."""
     out: list[Step] = []
     for step in steps:
-        if isinstance(step, Skip) and out and isinstance(out[-1], Skip):
-            out[-1] = Skip(out[-1].size + step.size)
+        last = out[-1] if out else None
+        if isinstance(step, Skip) and isinstance(last, Skip):
+            out[-1] = Skip(last.size + step.size)
+        elif isinstance(step, Skip) and isinstance(last, TagRun):
+            out[-1] = TagRun([*last.tables[:-1], last.tables[-1] + step.size])
+        elif isinstance(step, TagRun) and isinstance(last, TagRun):
+            out[-1] = TagRun(last.tables + step.tables)
         else:
             out.append(step)
     return out
@@ -148,6 +155,8 @@ class Compiler:
             raise Unsupported(f"union of {len(branches)} branches")
         kinds = [self.kind(b) for b in branches]
         sizes = [self.fixed_size(b) for b in branches]
+        if None not in sizes:
+            return TagRun([tag_table({b: 1 + (s or 0) for b, s in enumerate(sizes)})])
         if all(s is not None or k in VARINTS | STRINGS for s, k in zip(sizes, kinds)):
             return SimpleUnion(tag_table({b: 1 + (s or 0) for b, s in enumerate(sizes)}),
                                [2 * b for b, k in enumerate(kinds) if k in VARINTS],
@@ -173,10 +182,8 @@ class Compiler:
             tags, kind, t = (2 * null, 2 * other), self.kind(value), self.resolve(value)
         if kind not in SCALARS:
             raise Unsupported(f"field {name!r} is not a scalar or nullable scalar")
-        sink.kinds[name] = "long" if kind == "enum" else kind
-        read = reader_for(kind, len(t["symbols"]) if kind == "enum" else 0)
-        table = None if tags is None else tag_table({0: 1, 1: 1})
-        return ReadScalar(read, sink.parts.setdefault(name, []), tags, table)
+        sink.kinds[name] = Kind(kind, len(t["symbols"]) if kind == "enum" else 0, 0 if tags is None else tags[1])
+        return ReadScalar.of(sink.parts.setdefault(name, []), SIZES.get(kind), kind, tags)
 
     def records(self, t: Any, wanted: Sequence[str], sink: Sink, name: str) -> list[Step]:
         """Readers of a wanted record, nullable record, or (nullable) array of records field."""

@@ -9,7 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .columnar_wire import BAD, INT32, Lanes, checked_lengths, gather_floats, read_varints, string_spans, varint_lengths
+from .columnar_values import Kind
+from .columnar_wire import BAD, Lanes, read_varints, string_spans, varint_lengths
 
 
 class Step(Protocol):
@@ -54,8 +55,20 @@ class BytesSkip:
 
 
 @dataclass
+class TagRun:
+    """A run of unions whose branches are all fixed-size (nullable floats, doubles, booleans): per
+    union one table lookup of its tag byte gives the advance (a fixed skip after it folded in)."""
+    tables: list[np.ndarray]
+
+    def run(self, buf: np.ndarray, lanes: Lanes) -> None:
+        pos, take = lanes.pos, buf.take
+        for table in self.tables:
+            pos += table.take(take(pos, mode="clip"))
+
+
+@dataclass
 class SimpleUnion:
-    """A union whose branches are each fixed-size, one varint or one string/bytes: the advance is
+    """A union whose branches are each fixed-size, one varint or one string/bytes (some not fixed): the advance is
     computed for all lanes at once, without splitting them by branch."""
     table: np.ndarray  # tag byte -> 1 + fixed size of its branch
     varint_tags: list[int]
@@ -139,8 +152,8 @@ class Sink:
     """Values read for one record field (or the top-level scalars): the body of each element, then
     per requested sub-field its kind and the parts read, one per pass."""
     ids: list[np.ndarray] = field(default_factory=list)
-    kinds: dict[str, str] = field(default_factory=dict)
-    parts: dict[str, list[tuple[Any, np.ndarray | None]]] = field(default_factory=dict)
+    kinds: dict[str, Kind] = field(default_factory=dict)
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray | None]]] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.ids.clear()
@@ -159,64 +172,52 @@ class Collect:
         run_steps(self.fields, buf, lanes)
 
 
-Reader = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[Any, Any]]  # (buf, pos, end) -> (values, width)
+Width = Callable[[np.ndarray, np.ndarray, np.ndarray], Any]  # (buf, pos, end) -> encoded width of the value at pos
 
 
-def _floats(dtype: str, size: int) -> Reader:
-    return lambda buf, pos, end: (gather_floats(buf, pos, dtype, size), size)
+def _varint_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
+    return varint_lengths(buf, pos)
 
 
-def _boolean(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, int]:
-    return buf.take(pos, mode="clip") != 0, 1
+def _string_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
+    return string_spans(buf, pos, end)[1]
 
 
-def _varint(lo: int, hi: int) -> Reader:
-    def read(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        values, width = read_varints(buf, pos)
-        return values, width + checked_lengths(values, lo, hi)
-    return read
-
-
-def _string(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
-    length, width = string_spans(buf, pos, end)
-    return (pos + (width - length), length), width  # payload start (garbage where width is BAD)
-
-
-def reader_for(kind: str, symbols: int = 0) -> Reader:
-    """How to read one value of a primitive kind (enum: its index, below `symbols`)."""
-    if kind == "float":
-        return _floats("<f4", 4)
-    if kind == "double":
-        return _floats("<f8", 8)
-    if kind == "boolean":
-        return _boolean
-    if kind == "int":
-        return _varint(*INT32)
-    if kind == "long":
-        return _varint(-(1 << 63), (1 << 63) - 1)
-    if kind == "enum":
-        return _varint(0, symbols - 1)
-    return _string
+def _fixed_width(size: int) -> Width:
+    return lambda buf, pos, end: size
 
 
 @dataclass
 class ReadScalar:
-    """A wanted scalar, plain or in a [null, X] union (`tags` = (null tag, value tag))."""
-    read: Reader
-    parts: list[tuple[Any, np.ndarray | None]]
-    tags: tuple[int, int] | None = None
-    table: np.ndarray | None = None  # 1 for both tags
+    """A wanted scalar, plain or in a [null, X] union: only its value's position (and union tag) is
+    noted per pass; the values of all passes are decoded at once afterwards (columnar_values.py)."""
+    parts: list[tuple[np.ndarray, np.ndarray | None]]  # (value positions, union tag bytes or None)
+    width: Width | None  # None: a fixed-size value inside a union, its size is in the table
+    table: np.ndarray | None = None  # union tag byte -> 1 (+ the fixed size for the value tag); BAD otherwise
+    value_tag: int = 0
+
+    @classmethod
+    def of(cls, parts: list[tuple[np.ndarray, np.ndarray | None]], size: int | None, kind: str,
+           tags: tuple[int, int] | None) -> ReadScalar:
+        """Reader of a value of `kind` (fixed `size`, or None for varints and strings), plain or
+        under union tags (null tag, value tag)."""
+        variable = _string_width if kind == "string" else _varint_width
+        if tags is None:
+            return cls(parts, variable if size is None else _fixed_width(size))
+        null, value = tags
+        table = tag_table({null // 2: 1, value // 2: 1 + (size or 0)})
+        return cls(parts, variable if size is None else None, table, value)
 
     def run(self, buf: np.ndarray, lanes: Lanes) -> None:
         pos = lanes.pos
-        if self.tags is None:
-            values, width = self.read(buf, pos, lanes.end)
-            self.parts.append((values, None))
-            pos += width
+        if self.table is None:
+            assert self.width is not None
+            self.parts.append((pos.copy(), None))
+            pos += self.width(buf, pos, lanes.end)
             return
-        assert self.table is not None
         tags = buf.take(pos, mode="clip")
-        values, width = self.read(buf, pos + 1, lanes.end)
-        nulls = tags != self.tags[1]
-        self.parts.append((values, nulls))
-        pos += self.table.take(tags) + np.where(nulls, 0, width)
+        at = pos + 1
+        self.parts.append((at, tags))
+        pos += self.table.take(tags)
+        if self.width is not None:
+            pos += (tags == self.value_tag) * self.width(buf, at, lanes.end)
