@@ -21,7 +21,7 @@ from .history import Column, History
 from .htm import htm_ids
 from .objects import BANDS, GOOD_RELIABILITY, JUMP_BASELINE_DAYS, JUMP_MIN_BASELINE, JUMP_RECENT_DAYS, band_jump, top_two_jumps
 from .objects_ext import OBJECTS_EXT_NAMES
-from .sky import galactic_lb_one, galactic_latitude
+from .sky import galactic_latitude, galactic_lb_one
 
 ALL_COLUMNS: tuple[str, ...] = (*COLUMN_NAMES, *OBJECTS_EXT_NAMES)
 
@@ -150,29 +150,32 @@ def _add_positive_counts(out: dict[str, Column], points: Points, n: int) -> None
 
 
 def _jumps(points: Points, n: int) -> tuple[Column, Column]:
-    """The count of baseline and recent points per (alert, band) is vectorised; the few groups with a
-    recent point and 5 baseline points take objects.band_jump (math.fsum) in Python."""
-    jumps = np.zeros((2, n))
-    if len(points.alert):
-        age = points.t[_last_per_alert(points.alert, n)][points.alert] - points.t
-        usable = (age < JUMP_BASELINE_DAYS) & (points.band >= 0) & np.isfinite(points.flux)
-        recent = usable & (0.0 < age) & (age < JUMP_RECENT_DAYS)
-        baseline = usable & (age > JUMP_RECENT_DAYS)
-        n_bands = max(int(points.band.max()) + 1, 1)
-        group = points.alert * n_bands + points.band
-        qualifies = (np.bincount(group[recent], minlength=n * n_bands) > 0) & (
-            np.bincount(group[baseline], minlength=n * n_bands) >= JUMP_MIN_BASELINE)
-        chosen = recent | baseline
-        chosen[chosen] = qualifies[group[chosen]]
-        by_group: dict[int, tuple[list[float], list[float]]] = {}
-        for g, is_recent, flux in zip(group[chosen].tolist(), recent[chosen].tolist(), points.flux[chosen].tolist()):
-            by_group.setdefault(g, ([], []))[is_recent].append(flux)
-        by_alert: dict[int, list[float | None]] = {}
-        for g, (base, rec) in by_group.items():
-            by_alert.setdefault(g // n_bands, []).append(band_jump(base, rec))
-        for alert, band_jumps in by_alert.items():
-            jumps[:, alert] = top_two_jumps(band_jumps)
-    zeros = np.zeros(n, dtype=bool)
+    """Baseline and recent points are counted per (alert, band) in numpy; only the groups with a recent
+    point and 5 baseline points take objects.band_jump (math.fsum) in Python."""
+    jumps, zeros = np.zeros((2, n)), np.zeros(n, dtype=bool)
+    if not len(points.alert):
+        return (jumps[0], zeros), (jumps[1], zeros)
+    age = points.t[_last_per_alert(points.alert, n)][points.alert] - points.t
+    usable = (age < JUMP_BASELINE_DAYS) & (points.band >= 0) & np.isfinite(points.flux)
+    recent = usable & (0.0 < age) & (age < JUMP_RECENT_DAYS)
+    baseline = usable & (age > JUMP_RECENT_DAYS)
+    n_bands = max(int(points.band.max()) + 1, 1)
+    group = points.alert * n_bands + points.band
+    n_baseline = np.bincount(group[baseline], minlength=n * n_bands)
+    qualifies = (np.bincount(group[recent], minlength=n * n_bands) > 0) & (n_baseline >= JUMP_MIN_BASELINE)
+    chosen = recent | baseline
+    chosen[chosen] = qualifies[group[chosen]]
+    # the chosen points by group, each group's baseline first, as slices of one list
+    key = group[chosen] * 2 + recent[chosen]
+    order = np.argsort(key, kind="stable")
+    fluxes, groups = points.flux[chosen][order].tolist(), key[order] // 2
+    starts = np.flatnonzero(np.append(True, groups[1:] != groups[:-1])) if len(groups) else groups
+    ends = [*starts[1:].tolist(), len(fluxes)]
+    by_alert: dict[int, list[float | None]] = {}
+    for g, start, split, end in zip(groups[starts].tolist(), starts.tolist(), (starts + n_baseline[groups[starts]]).tolist(), ends):
+        by_alert.setdefault(g // n_bands, []).append(band_jump(fluxes[start:split], fluxes[split:end]))
+    for alert, band_jumps in by_alert.items():
+        jumps[:, alert] = top_two_jumps(band_jumps)
     return (jumps[0], zeros), (jumps[1], zeros)
 
 

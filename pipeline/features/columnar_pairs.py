@@ -14,8 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .history import Column
-from .objects import (BANDS, EXTINCTION_PER_EBV, HC_OVER_K_UM_KK, PAIR_MAX_GAP_DAYS, TEMPERATURE_RANGE_KK,
-                      WAVELENGTH_UM, blackbody_flux_ratio, blackbody_temperature)
+from .objects import (
+    BANDS,
+    EXTINCTION_PER_EBV,
+    HC_OVER_K_UM_KK,
+    PAIR_MAX_GAP_DAYS,
+    TEMPERATURE_RANGE_KK,
+    WAVELENGTH_UM,
+    blackbody_flux_ratio,
+    blackbody_temperature,
+)
 
 # numpy's exp/expm1 are within a few ulp of math's; the ratio they give within ~3e-13 relative
 # (expm1's argument reaches 76). A comparison farther than this from the target goes the same way.
@@ -51,7 +59,7 @@ def pair_columns(points: Points, ebv: np.ndarray, n: int) -> dict[str, Column]:
     close = points.t[1:] - points.t[:-1] < PAIR_MAX_GAP_DAYS
     later = np.flatnonzero(same_alert & close & (points.band[1:] != points.band[:-1])) + 1
     alert = points.alert[later]
-    is_latest = np.append(alert[1:] != alert[:-1], True)  # the last pair of its alert
+    is_latest = np.append(alert[1:] != alert[:-1], True)[:len(alert)]  # the last pair of its alert
     # the penultimate pair is the one just before a latest pair, in the same alert (they may share a source)
     before_latest = np.zeros(len(later), dtype=bool)
     before_latest[:-1] = is_latest[1:] & ~is_latest[:-1]
