@@ -88,3 +88,5 @@ COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 COLUMN_TYPES: dict[str, str] = {c.name: c.sql_type for c in COLUMNS}
 STRING_COLUMNS: frozenset[str] = frozenset(c.name for c in COLUMNS if c.sql_type in ("string", "timestamp"))
 INTEGER_COLUMNS: frozenset[str] = frozenset(c.name for c in COLUMNS if c.sql_type in ("int", "long"))
+# lsst column -> the diaObject field it is copied from (`decl` <- `dec`).
+FROM_DIA_OBJECT: dict[str, str] = {c.name: ("dec" if c.name == "decl" else c.name) for c in COLUMNS if c.origin == "lsst"}

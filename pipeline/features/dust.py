@@ -73,14 +73,18 @@ class DustMap:
     def ebv(self, ra_deg: np.ndarray | float, dec_deg: np.ndarray | float) -> np.ndarray:
         """E(B-V) in magnitudes at ICRS positions (degrees), an array of their shape."""
         ra, dec = np.broadcast_arrays(np.asarray(ra_deg, dtype=float), np.asarray(dec_deg, dtype=float))
-        lon, lat = galactic_lb(ra.ravel(), dec.ravel())
+        return self.ebv_galactic(*galactic_lb(ra.ravel(), dec.ravel())).reshape(ra.shape)
+
+    def ebv_galactic(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """E(B-V) at Galactic (l, b) arrays in degrees. Given `galactic_lb_one`'s (l, b), each value is
+        `ebv_one`'s bit for bit (numpy's SIMD trigonometry is not math's, the interpolation is the same)."""
         out = np.empty(lon.shape)
         north = lat >= 0.0
         if north.any():
             out[north] = self.north.at(lon[north], lat[north])
         if not north.all():
             out[~north] = self.south.at(lon[~north], lat[~north])
-        return out.reshape(ra.shape)
+        return out
 
     def ebv_one(self, ra_deg: float, dec_deg: float) -> float:
         """`ebv` for one position, as objects_row needs it per alert."""

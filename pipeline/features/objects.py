@@ -38,10 +38,11 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pipeline.decode.alert import Alert
-from .columns import COLUMN_NAMES, COLUMNS, INTEGER_COLUMNS
+from .columns import COLUMN_NAMES, FROM_DIA_OBJECT, INTEGER_COLUMNS
 from .dust import dust_map
 from .htm import htm_id
 from .sky import galactic_latitude
@@ -73,9 +74,6 @@ HC_OVER_K_UM_KK = 14.387
 # A_band / E(B-V) for R_V = 3.1: Schlafly & Finkbeiner (2011, ApJ 737, 103) Table 6, as Lasair uses.
 EXTINCTION_PER_EBV = {"u": 4.145, "g": 3.237, "r": 2.273, "i": 1.684, "z": 1.323, "y": 1.088}
 TEMPERATURE_RANGE_KK = (0.5, 1000.0)
-
-# lsst-origin column -> diaObject field.
-_FROM_DIA_OBJECT = {c.name: ("dec" if c.name == "decl" else c.name) for c in COLUMNS if c.origin == "lsst"}
 
 Point = tuple[float, float | None, str | None]  # (midpointMjdTai, psfFlux or None if NaN, band)
 
@@ -114,7 +112,7 @@ def _finite(value: Any) -> float | None:
 def _copy_dia_object(row: dict[str, Any], obj: dict[str, Any] | None) -> None:
     if obj is None:
         return
-    for column, field in _FROM_DIA_OBJECT.items():
+    for column, field in FROM_DIA_OBJECT.items():
         value = _finite(obj.get(field))
         if value is not None and column in INTEGER_COLUMNS:
             value = int(obj[field])  # exact: 64-bit ids do not survive a float
@@ -205,17 +203,22 @@ def _jumps(points: list[Point]) -> tuple[float, float]:
             recent.setdefault(band, []).append(flux)
         elif age > JUMP_RECENT_DAYS:
             baseline.setdefault(band, []).append(flux)
-    jumps = [0.0, 0.0]
-    for band, fluxes in recent.items():
-        base = baseline.get(band, ())
-        if len(base) < JUMP_MIN_BASELINE:
-            continue
-        mean = math.fsum(base) / len(base)
-        sd = math.sqrt(math.fsum((f - mean) ** 2 for f in base) / (len(base) - 1))
-        if sd > 0.0:
-            jumps.append(max(abs(f - mean) for f in fluxes) / sd)
-    jumps.sort(reverse=True)
-    return jumps[0], jumps[1]
+    return top_two_jumps(band_jump(baseline[band], fluxes) for band, fluxes in recent.items() if band in baseline)
+
+
+def band_jump(baseline: Sequence[float], recent: Sequence[float]) -> float | None:
+    """max |recent - mean| / sd over one band's baseline, or None with too short or a flat baseline."""
+    if len(baseline) < JUMP_MIN_BASELINE:
+        return None
+    mean = math.fsum(baseline) / len(baseline)
+    sd = math.sqrt(math.fsum((f - mean) ** 2 for f in baseline) / (len(baseline) - 1))
+    return max(abs(f - mean) for f in recent) / sd if sd > 0.0 else None
+
+
+def top_two_jumps(jumps: Iterable[float | None]) -> tuple[float, float]:
+    """(jump1, jump2) from the bands' jumps (None: no jump in that band); 0.0 where there is none."""
+    found = sorted((j for j in jumps if j is not None), reverse=True) + [0.0, 0.0]
+    return found[0], found[1]
 
 
 def _add_pairs(row: dict[str, Any], points: list[Point], ebv: float) -> None:

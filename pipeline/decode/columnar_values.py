@@ -1,0 +1,90 @@
+"""Values of one wanted field decoded at once for every element of a batch, from the positions
+the reader noted (columnar_steps.ReadScalar), with the checks that make a body not ok."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .columnar_wire import AR11, read_varints
+
+DTYPES = {"float": np.float64, "double": np.float64, "boolean": np.bool_, "int": np.int64, "long": np.int64,
+          "enum": np.int64, "string": object}
+NULLS = {"float": np.nan, "double": np.nan, "boolean": False, "int": 0, "long": 0, "enum": 0, "string": None}
+_RANGES = {"int": (-(1 << 31), (1 << 31) - 1), "long": (-(1 << 63), (1 << 63) - 1)}
+
+
+class Kind(NamedTuple):
+    """What a wanted field holds: its Avro type, its enum's symbol count, the union tag byte of its value."""
+    name: str
+    symbols: int = 0
+    value_tag: int = 0
+
+
+def decode_values(kind: Kind, data: bytes, buf: np.ndarray, at: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values at positions `at` (decoded where `use`; others unspecified), and where they are invalid."""
+    name = kind.name
+    if name in ("float", "double"):
+        size = 4 if name == "float" else 8
+        raw = buf.take(at[:, None] + AR11[:size], mode="clip")
+        with np.errstate(invalid="ignore"):  # a signalling NaN widens quietly, as in C
+            values = raw.view(f"<f{size}").ravel().astype(np.float64)
+        return values, np.zeros(len(at), dtype=bool)
+    if name == "boolean":
+        return buf.take(at, mode="clip") != 0, np.zeros(len(at), dtype=bool)
+    values, width = read_varints(buf, at)
+    if name == "string":
+        return utf8_strings(data, buf, at + width, values, use)
+    lo, hi = _RANGES.get(name, (0, kind.symbols - 1))
+    return values, (values < lo) | (values > hi)
+
+
+def _single_bytes() -> tuple[np.ndarray, np.ndarray]:
+    """Strings of at most one byte by key (the byte, or 256 for ""), and which are invalid UTF-8."""
+    texts = np.empty(257, dtype=object)
+    failed = np.zeros(257, dtype=bool)
+    for key in range(256):
+        texts[key], failed[key] = _decode(bytes([key]))
+    texts[256] = ""
+    return texts, failed
+
+
+def utf8_strings(data: bytes, buf: np.ndarray, start: np.ndarray, length: np.ndarray,
+                 use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Python strings for the elements where `use` (None elsewhere), and where UTF-8 was invalid.
+
+    Short strings (band names) repeat: one-byte ones come from a table, and each distinct one of
+    up to 7 bytes is decoded once."""
+    out = np.full(len(start), None, dtype=object)
+    bad = np.zeros(len(start), dtype=bool)
+    idx = np.flatnonzero(use)
+    size = length[idx]
+    tiny = idx[size <= 1]
+    if tiny.size:
+        keys = np.where(length[tiny] == 0, 256, buf.take(start[tiny], mode="clip").astype(np.intp))
+        out[tiny], bad[tiny] = _SINGLE[0][keys], _SINGLE[1][keys]
+    short = idx[(size > 1) & (size <= 7)]
+    if short.size:
+        raw = buf.take(start[short, None] + AR11[:8], mode="clip")
+        raw[AR11[:8] >= length[short, None]] = 0
+        raw[:, 7] = length[short]
+        keys, inverse = np.unique(raw.view("<u8").ravel(), return_inverse=True)
+        texts = np.empty(len(keys), dtype=object)
+        failed = np.zeros(len(keys), dtype=bool)
+        for i, key in enumerate(keys.tolist()):
+            texts[i], failed[i] = _decode(key.to_bytes(8, "little")[:key >> 56])
+        out[short] = texts[inverse.ravel()]
+        bad[short] = failed[inverse.ravel()]
+    for i in idx[size > 7].tolist():
+        out[i], bad[i] = _decode(data[start[i]:start[i] + length[i]])
+    return out, bad
+
+
+def _decode(raw: bytes) -> tuple[str | None, bool]:
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return None, True
+
+
+_SINGLE = _single_bytes()

@@ -1,0 +1,83 @@
+"""A micro-batch's alerts flattened into numpy columns: what `columnar.objects_columns` computes from.
+
+The worker decodes a batch straight into this shape (only the fields the objects columns read);
+`History.from_alerts` builds it from normalised `Alert`s, for tests and for callers holding them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipeline.decode.alert import Alert
+from .columns import FROM_DIA_OBJECT, INTEGER_COLUMNS
+from .objects_ext import OBJECTS_EXT_COLUMNS
+
+Column = tuple[np.ndarray, np.ndarray]  # values, NULL mask (True = NULL)
+
+# Every diaObject field an objects column reads, by its Rubin name.
+DIA_OBJECT_FIELDS: tuple[str, ...] = (*FROM_DIA_OBJECT.values(), *(c.name for c in OBJECTS_EXT_COLUMNS))
+# Fields held as int64 (exact 64-bit ids and counts); every other field is float64.
+DIA_OBJECT_INT_FIELDS: frozenset[str] = frozenset(
+    [FROM_DIA_OBJECT[name] for name in FROM_DIA_OBJECT if name in INTEGER_COLUMNS]
+    + [c.name for c in OBJECTS_EXT_COLUMNS if c.sql_type == "int"])
+SOURCE_FLOAT_FIELDS = ("midpointMjdTai", "psfFlux", "reliability", "ra", "dec")
+SOURCE_INT_FIELDS = ("diaSourceId", "diaObjectId")
+
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+@dataclass
+class History:
+    """A micro-batch's alerts flattened once: what every objects column is computed from.
+
+    dia_object: diaObject fields by their Rubin names (DIA_OBJECT_FIELDS), one value per alert, NULL
+    where the field is null or absent or the alert has no diaObject; int fields (DIA_OBJECT_INT_FIELDS)
+    int64, the others float64, where a NaN need not be flagged NULL (objects_columns makes it NULL).
+    source_alert: the alert of each diaSource; one alert's sources are contiguous, in wire order
+    (prvDiaSources, then the triggering diaSource); objects_columns sorts them by time itself.
+    sources: SOURCE_FLOAT_FIELDS (float64; a NaN is not NULL: a null psfFlux drops the source, a NaN
+    one is kept), SOURCE_INT_FIELDS (int64) and 'band' (object array of str or None).
+    """
+
+    n_alerts: int
+    has_dia_object: np.ndarray
+    dia_object: dict[str, Column]
+    source_alert: np.ndarray
+    sources: dict[str, Column]
+
+    @classmethod
+    def from_alerts(cls, alerts: Sequence[Alert]) -> History:
+        """Flatten each alert's diaSourcesList as it is: already time-sorted, it sorts to itself."""
+        objects = [alert.diaObject or {} for alert in alerts]
+        dia_object = {name: _column([obj.get(name) for obj in objects], name in DIA_OBJECT_INT_FIELDS)
+                      for name in DIA_OBJECT_FIELDS}
+        flat = [src for alert in alerts for src in alert.diaSourcesList]
+        sources = {name: _column([src.get(name) for src in flat], name in SOURCE_INT_FIELDS)
+                   for name in (*SOURCE_FLOAT_FIELDS, *SOURCE_INT_FIELDS)}
+        bands = np.empty(len(flat), dtype=object)
+        bands[:] = [src.get("band") for src in flat]
+        sources["band"] = (bands, _is_none(bands.tolist()))
+        counts = [len(alert.diaSourcesList) for alert in alerts]
+        return cls(
+            n_alerts=len(alerts),
+            has_dia_object=np.array([alert.diaObject is not None for alert in alerts], dtype=bool),
+            dia_object=dia_object,
+            source_alert=np.repeat(np.arange(len(alerts), dtype=np.int64), counts),
+            sources=sources,
+        )
+
+
+def _column(raw: list[Any], integer: bool) -> Column:
+    """Python values as a Column: None is NULL; an int field's NaN, infinity or out-of-range value too
+    (as the row path makes them), its value truncated to an int as `int()` does."""
+    if not integer:
+        return np.array(raw, dtype=np.float64), _is_none(raw)  # None becomes NaN, under its NULL flag
+    clean = [None if v is None or v - v != 0 or not _INT64_MIN <= int(v) <= _INT64_MAX else int(v) for v in raw]
+    return np.array([0 if v is None else v for v in clean], dtype=np.int64), _is_none(clean)
+
+
+def _is_none(values: list[Any]) -> np.ndarray:
+    return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
