@@ -80,6 +80,7 @@ class _Sorted:
         for other in set(band_names).difference(codes):
             codes[other] = len(codes) - 1
         band = np.fromiter(map(codes.__getitem__, band_names), dtype=np.int64, count=len(band_names))
+        band[src["band"][1]] = -1
         flux, flux_null = src["psfFlux"]
         return cls(
             alert=alert[order], t=t[order],

@@ -135,7 +135,7 @@ def random_alert(rng: random.Random, k: int) -> Alert:
         sources.append(random_source(rng, i, t))
     obj = {name: rng.choice([None, NAN, rng.uniform(-5.0, 5.0), rng.randrange(100)]) for name in OBJECTS_EXT_NAMES}
     obj.update(diaObjectId=rng.choice([k, None, (1 << 63) - 1]), ra=rng.choice([None, NAN, rng.uniform(0.0, 360.0)]),
-               dec=rng.choice([None, rng.uniform(-90.0, 90.0)]), nDiaSources=rng.choice([None, 3, 7.0]),
+               dec=rng.choice([None, rng.uniform(-90.0, 90.0)]), nDiaSources=rng.choice([None, 3, 7.6, 1e19, -(1 << 64)]),
                firstDiaSourceMjdTai=rng.choice([None, NAN, 60000.5]), lastDiaSourceMjdTai=rng.choice([None, 61001.5]),
                g_psfFluxMean=rng.choice([None, INF, 12.5]))
     sources.sort(key=lambda s: 0.0 if s["midpointMjdTai"] is None or math.isnan(s["midpointMjdTai"]) else s["midpointMjdTai"])
