@@ -37,7 +37,8 @@ def objects_columns(history: History) -> dict[str, Column]:
 
     kept = ~sources.flux_null  # a null psfFlux drops the source from every feature
     counted = kept & (sources.band >= 0) & (sources.band < len(BANDS))
-    counts = np.bincount(sources.alert[counted] * 6 + sources.band[counted], minlength=6 * n).reshape(n, 6)
+    width = len(BANDS)
+    counts = np.bincount(sources.alert[counted] * width + sources.band[counted], minlength=width * n).reshape(n, width)
     for code, band in enumerate(BANDS):
         out[f"n{band}Sources"] = (counts[:, code], np.zeros(n, dtype=bool))
     _add_reliability(out, sources, kept, n)
@@ -215,6 +216,7 @@ def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 
 def _first_per_alert(alert: np.ndarray, n: int) -> np.ndarray:
+    """Index of each alert's first item in `alert` (sorted), -1 for an alert with none."""
     index = np.full(n, -1, dtype=np.int64)
     if len(alert):
         starts = np.flatnonzero(np.insert(alert[1:] != alert[:-1], 0, True))

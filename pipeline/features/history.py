@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 
 from pipeline.decode.alert import Alert
+from pipeline.filters.batch import Column  # values, NULL mask (True = NULL)
 from .columns import FROM_DIA_OBJECT, INTEGER_COLUMNS
 from .objects_ext import OBJECTS_EXT_COLUMNS
-
-Column = tuple[np.ndarray, np.ndarray]  # values, NULL mask (True = NULL)
 
 # Every diaObject field an objects column reads, by its Rubin name.
 DIA_OBJECT_FIELDS: tuple[str, ...] = (*FROM_DIA_OBJECT.values(), *(c.name for c in OBJECTS_EXT_COLUMNS))
