@@ -32,7 +32,7 @@ def objects_columns(history: History) -> dict[str, Column]:
     sources = _Sorted.of(history)
     out: dict[str, Column] = {}
     for column, field in (*FROM_DIA_OBJECT.items(), *((name, name) for name in OBJECTS_EXT_NAMES)):
-        out[column] = history.dia_object[field]
+        out[column] = history.dia_object.get(field) or _null(n)  # a field the alert's schema lacks is NULL
     _fill_from_sources(out, sources, n)
 
     kept = ~sources.flux_null  # a null psfFlux drops the source from every feature
@@ -69,19 +69,21 @@ class _Sorted:
 
     @classmethod
     def of(cls, history: History) -> _Sorted:
-        src = history.sources
+        m = len(history.source_alert)
+        src = {name: history.sources.get(name) or _null(m) for name in ("midpointMjdTai", "psfFlux", "reliability", "ra", "dec")}
         t = _nan_where_null(*src["midpointMjdTai"])
         key = np.where(np.isnan(t), 0.0, t)
         alert = history.source_alert.astype(np.int64, copy=False)
         in_order = (alert[1:] > alert[:-1]) | ((alert[1:] == alert[:-1]) & (key[1:] >= key[:-1]))
         # usually already sorted (time-ordered prvDiaSources, then the trigger); else a stable sort
         order = slice(None) if in_order.all() else np.lexsort((np.arange(len(t)), key, alert))
-        band_names = src["band"][0].tolist()
+        band_names, band_nulls = history.sources.get("band") or (np.full(m, None), np.ones(m, dtype=bool))
+        band_names = band_names.tolist()
         codes: dict[object, int] = {None: -1, **{band: code for code, band in enumerate(BANDS)}}
         for other in set(band_names).difference(codes):
             codes[other] = len(codes) - 1
         band = np.fromiter(map(codes.__getitem__, band_names), dtype=np.int64, count=len(band_names))
-        band[src["band"][1]] = -1
+        band[band_nulls] = -1
         flux, flux_null = src["psfFlux"]
         return cls(
             alert=alert[order], t=t[order],

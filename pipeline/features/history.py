@@ -33,13 +33,14 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 class History:
     """A micro-batch's alerts flattened once: what every objects column is computed from.
 
-    dia_object: diaObject fields by their Rubin names (DIA_OBJECT_FIELDS), one value per alert, NULL
-    where the field is null or absent or the alert has no diaObject; int fields (DIA_OBJECT_INT_FIELDS)
-    int64, the others float64, where a NaN need not be flagged NULL (objects_columns makes it NULL).
+    dia_object: diaObject fields by their Rubin names (DIA_OBJECT_FIELDS), one value per alert, NULL where
+    the field is null or absent or the alert has no diaObject (a field the schema lacks may be left out);
+    int fields (DIA_OBJECT_INT_FIELDS) int64, the others float64, where a NaN need not be flagged NULL
+    (objects_columns makes it NULL).
     source_alert: the alert of each diaSource; one alert's sources are contiguous, in wire order
     (prvDiaSources, then the triggering diaSource); objects_columns sorts them by time itself.
     sources: SOURCE_FLOAT_FIELDS (float64; a NaN is not NULL: a null psfFlux drops the source, a NaN
-    one is kept), SOURCE_INT_FIELDS (int64) and 'band' (object array of str or None).
+    one is kept), SOURCE_INT_FIELDS (int64) and 'band' (object array of str or None); one left out is NULL.
     """
 
     n_alerts: int
