@@ -84,7 +84,7 @@ class _Sorted:
             codes[other] = len(codes) - 1
         band = np.fromiter(map(codes.__getitem__, band_names), dtype=np.int64, count=len(band_names))
         band[band_nulls] = -1
-        flux, flux_null = src["psfFlux"]
+        flux, flux_null = src["psfFlux"][0].astype(np.float64, copy=False), src["psfFlux"][1]
         return cls(
             alert=alert[order], t=t[order],
             flux=np.where(np.isfinite(flux), flux, np.nan)[order], flux_null=flux_null[order],
