@@ -32,12 +32,13 @@ def objects_columns(history: History) -> dict[str, Column]:
     sources = _Sorted.of(history)
     out: dict[str, Column] = {}
     for column, field in (*FROM_DIA_OBJECT.items(), *((name, name) for name in OBJECTS_EXT_NAMES)):
-        out[column] = history.dia_object[field]
+        out[column] = history.dia_object.get(field) or _null(n)  # a field the alert's schema lacks is NULL
     _fill_from_sources(out, sources, n)
 
     kept = ~sources.flux_null  # a null psfFlux drops the source from every feature
     counted = kept & (sources.band >= 0) & (sources.band < len(BANDS))
-    counts = np.bincount(sources.alert[counted] * 6 + sources.band[counted], minlength=6 * n).reshape(n, 6)
+    width = len(BANDS)
+    counts = np.bincount(sources.alert[counted] * width + sources.band[counted], minlength=width * n).reshape(n, width)
     for code, band in enumerate(BANDS):
         out[f"n{band}Sources"] = (counts[:, code], np.zeros(n, dtype=bool))
     _add_reliability(out, sources, kept, n)
@@ -68,19 +69,22 @@ class _Sorted:
 
     @classmethod
     def of(cls, history: History) -> _Sorted:
-        src = history.sources
+        m = len(history.source_alert)
+        src = {name: history.sources.get(name) or _null(m) for name in ("midpointMjdTai", "psfFlux", "reliability", "ra", "dec")}
         t = _nan_where_null(*src["midpointMjdTai"])
         key = np.where(np.isnan(t), 0.0, t)
         alert = history.source_alert.astype(np.int64, copy=False)
         in_order = (alert[1:] > alert[:-1]) | ((alert[1:] == alert[:-1]) & (key[1:] >= key[:-1]))
         # usually already sorted (time-ordered prvDiaSources, then the trigger); else a stable sort
         order = slice(None) if in_order.all() else np.lexsort((np.arange(len(t)), key, alert))
-        band_names = src["band"][0].tolist()
+        band_names, band_nulls = history.sources.get("band") or (np.full(m, None), np.ones(m, dtype=bool))
+        band_names = band_names.tolist()
         codes: dict[object, int] = {None: -1, **{band: code for code, band in enumerate(BANDS)}}
         for other in set(band_names).difference(codes):
             codes[other] = len(codes) - 1
         band = np.fromiter(map(codes.__getitem__, band_names), dtype=np.int64, count=len(band_names))
-        flux, flux_null = src["psfFlux"]
+        band[band_nulls] = -1
+        flux, flux_null = src["psfFlux"][0].astype(np.float64, copy=False), src["psfFlux"][1]
         return cls(
             alert=alert[order], t=t[order],
             flux=np.where(np.isfinite(flux), flux, np.nan)[order], flux_null=flux_null[order],
@@ -214,6 +218,7 @@ def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 
 def _first_per_alert(alert: np.ndarray, n: int) -> np.ndarray:
+    """Index of each alert's first item in `alert` (sorted), -1 for an alert with none."""
     index = np.full(n, -1, dtype=np.int64)
     if len(alert):
         starts = np.flatnonzero(np.insert(alert[1:] != alert[:-1], 0, True))

@@ -112,14 +112,13 @@ def htm_ids(ra_deg: Sequence[float], dec_deg: Sequence[float], depth: int = 16) 
     p = np.array(points, dtype=np.float64).reshape(n, 3).T
     ident = np.array([root[0] for root in roots], dtype=np.int64)
     corners = np.array([root[1:] for root in roots], dtype=np.float64).reshape(n, 3, 3).transpose(1, 2, 0)
-    axis, column = np.arange(3)[None, :, None], np.arange(n)[None, None, :]
+    offsets = (np.arange(3)[:, None] * n + np.arange(n))[None]  # of (axis, position) in one (3, n) vector block
     for _ in range(depth):
         s = corners[[1, 0, 0]] + corners[[2, 2, 1]]  # w0 = mid(v1, v2), w1 = mid(v0, v2), w2 = mid(v0, v1)
         w = s / np.sqrt(s[:, 0] * s[:, 0] + s[:, 1] * s[:, 1] + s[:, 2] * s[:, 2])[:, None]
-        a, b = w[[2, 0, 1]], w[[1, 2, 0]]  # _left_of(w2, w1), (w0, w2), (w1, w0)
-        left = ((a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]) * p[0] + (a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]) * p[1]
-                + (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) * p[2]) >= 0.0
+        # _left_of(w2, w1, p), (w0, w2, p), (w1, w0, p) at once: indexed by axis first, as it indexes them
+        left = _left_of(w[[2, 0, 1]].swapaxes(0, 1), w[[1, 2, 0]].swapaxes(0, 1), p)
         child = np.argmax(np.vstack((left, np.ones(n, dtype=bool))), axis=0)  # the first test that holds
         ident = (ident << 2) + child
-        corners = np.concatenate((corners, w))[_CHILD_CORNERS[child].T[:, None, :], axis, column]
+        corners = np.concatenate((corners, w)).reshape(-1).take(_CHILD_CORNERS[child].T[:, None, :] * (3 * n) + offsets)
     return ident

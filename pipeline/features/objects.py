@@ -1,8 +1,9 @@
 """Lasair's `objects` row for one alert: what every user filter is evaluated against.
 
-`objects_row` fills all 65 columns of `pipeline.features.columns.COLUMNS`. It runs on every alert
-(~10 M a night), so it is plain Python over the alert's lists: one pass to pick the usable
-measurements out of the diaSources, then short passes over those.
+`objects_row` fills all 65 columns of `pipeline.features.columns.COLUMNS`, plain Python over one
+alert's lists: one pass to pick the usable measurements out of the diaSources, then short passes
+over those. It is the reference and the single-alert path; `columnar.objects_columns` computes the
+same columns for a whole micro-batch in numpy, equal to these rows bit for bit.
 
 Definitions are Lasair's (lsst-uk/lasair-lsst pipeline/filter/alert/features/); docs/fidelity.md
 lists every column as "as Lasair" or the difference and why. In short:

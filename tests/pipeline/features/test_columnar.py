@@ -101,6 +101,20 @@ def test_hand_built_edge_cases_mixed_with_alerts_without_dia_object():
     assert_as_rows(alerts)
 
 
+def test_fields_left_out_of_the_history_are_null():
+    # A schema without a field: the worker's History leaves it out; the row path sees it absent.
+    drop_object, drop_source = ("nDiaSources", "u_psfFluxMax", "ra"), ("reliability", "band", "ra")
+    alerts = [make_alert(LIGHT_CURVE, DIA_OBJECT), make_alert(JUMP_CURVE, dict(DIA_OBJECT, u_psfFluxMax=3.0))]
+    history = History.from_alerts(alerts)
+    for name in drop_object:
+        del history.dia_object[name]
+    for name in drop_source:
+        del history.sources[name]
+    without = [Alert(a.diaSourceId, 1100, {k: v for k, v in a.diaObject.items() if k not in drop_object},
+                     [{k: v for k, v in s.items() if k not in drop_source} for s in a.diaSourcesList], []) for a in alerts]
+    assert_as_rows(without, history)
+
+
 def test_an_empty_batch():
     columns = objects_columns(History.from_alerts([]))
     assert set(columns) == set(ALL_COLUMNS) and all(len(v) == len(m) == 0 for v, m in columns.values())
@@ -135,7 +149,7 @@ def random_alert(rng: random.Random, k: int) -> Alert:
         sources.append(random_source(rng, i, t))
     obj = {name: rng.choice([None, NAN, rng.uniform(-5.0, 5.0), rng.randrange(100)]) for name in OBJECTS_EXT_NAMES}
     obj.update(diaObjectId=rng.choice([k, None, (1 << 63) - 1]), ra=rng.choice([None, NAN, rng.uniform(0.0, 360.0)]),
-               dec=rng.choice([None, rng.uniform(-90.0, 90.0)]), nDiaSources=rng.choice([None, 3, 7.0]),
+               dec=rng.choice([None, rng.uniform(-90.0, 90.0)]), nDiaSources=rng.choice([None, 3, 7.6, 1e19, -(1 << 64)]),
                firstDiaSourceMjdTai=rng.choice([None, NAN, 60000.5]), lastDiaSourceMjdTai=rng.choice([None, 61001.5]),
                g_psfFluxMean=rng.choice([None, INF, 12.5]))
     sources.sort(key=lambda s: 0.0 if s["midpointMjdTai"] is None or math.isnan(s["midpointMjdTai"]) else s["midpointMjdTai"])
