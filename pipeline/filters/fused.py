@@ -5,8 +5,9 @@ analyser has made that tree `and_true`/`or_true` (`ir.null_is_false`), which rea
 leaf's truth value, False where the leaf is NULL: replacing a NULL leaf by FALSE gives the
 outcome exactly. So the leaves of ALL such filters are computed at once, the thresholds of
 one (column, operator) broadcast against the column in one call into a (leaves x alerts)
-matrix, and each filter is its leaves in disjunctive normal form: `np.logical_and.reduceat`
-over each term's leaves, `np.logical_or.reduceat` over each filter's terms.
+matrix, and each filter is its leaves in disjunctive normal form: AND over each term's
+leaves, then OR over each filter's terms, a few whole-matrix operations for all filters
+(terms and filters are grouped by length: `_buckets`).
 
 Exactness: a leaf is computed as the generated vector code computes it (`vector_ops.inline`):
 the same numpy comparison on the same dtypes (int64 column with an int64 threshold, float64
@@ -32,7 +33,7 @@ from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, Col, Const, Node, Op
 K = TypeVar("K", bound=Hashable)
 
 MAX_TERMS = 16  # DNF terms per filter; a filter beyond stays on its own generated code
-MAX_TERM_LEAVES = 16  # leaves per DNF term
+MAX_TERM_LEAVES = 32  # leaves per DNF term
 MAX_IN_ITEMS = 32  # `x IN (...)` becomes one `=` leaf per item up to this many
 
 _UFUNCS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal}
@@ -42,10 +43,11 @@ _DTYPES = {INT: np.dtype(np.int64), FLOAT: np.dtype(np.float64)}
 
 @dataclass(frozen=True)
 class _Leaf:
-    """`operand op threshold`, the operand a column (read as a double when `as_float`)."""
+    """`operand op threshold`, the operand a column (read as a double when `as_float`), compared as `type_`."""
 
     column: str
     as_float: bool
+    type_: str
     op: str
     threshold: int | float
 
@@ -93,7 +95,7 @@ def _comparison(node: Op) -> list[Term]:
         raise _Unfusable
     if b.value is None:
         return []  # comparing with NULL: never true
-    return [frozenset({_Leaf(column, as_float, op, _threshold(b.value, type_))})]
+    return [frozenset({_Leaf(column, as_float, type_, op, _threshold(b.value, type_))})]
 
 
 def _in_list(node: Op) -> list[Term]:
@@ -102,7 +104,7 @@ def _in_list(node: Op) -> list[Term]:
     items, _ = node.params
     if len(items) > MAX_IN_ITEMS:
         raise _Unfusable
-    return [frozenset({_Leaf(column, as_float, "eq", _threshold(item, type_))}) for item in items]
+    return [frozenset({_Leaf(column, as_float, type_, "eq", _threshold(item, type_))}) for item in items]
 
 
 def _and(a: list[Term], b: list[Term]) -> list[Term]:
@@ -146,10 +148,9 @@ def _dnf(node: Node) -> list[Term]:
 
 @dataclass(frozen=True)
 class _Group:
-    """The leaves of one (column, read as, operator): rows `start:stop` of the leaf matrix."""
+    """The leaves of one operand and operator: rows `start:stop` of the leaf matrix."""
 
-    column: str
-    as_float: bool
+    operand: tuple[str, bool, str]  # column, as_float, type compared
     op: str
     thresholds: np.ndarray  # as a column vector, to broadcast against the alerts
     start: int
@@ -163,7 +164,7 @@ class FusedWheres(Generic[K]):
         forms = {key: terms for key, where in wheres.items() if where is not None and (terms := dnf(where)) is not None}
         self.keys: tuple[K, ...] = tuple(forms)
         leaves = sorted({leaf for terms in forms.values() for term in terms for leaf in term},
-                        key=lambda leaf: (leaf.column, leaf.as_float, leaf.op, leaf.threshold))
+                        key=lambda leaf: (leaf.column, leaf.as_float, leaf.type_, leaf.op, leaf.threshold))
         self._groups = _groups(leaves)
         # The leaf matrix has one row per distinct leaf and a last row TRUE (the empty term);
         # the term matrix one row per distinct term and a last row FALSE (a filter without terms).
@@ -176,8 +177,8 @@ class FusedWheres(Generic[K]):
         self._filter_buckets, filter_order = _buckets([[position[t] for t in forms[key]] or [self._terms]
                                                        for key in self.keys])
         self._order = [self.keys[i] for i in filter_order]  # the key of each row of the results
-        # (column, as_float) -> the dtype the batch must hold it in: int64 for an integer column
-        self._columns = {(g.column, g.as_float): _DTYPES[INT] if g.as_float else g.thresholds.dtype for g in self._groups}
+        # operand (column, as_float, type compared) -> the dtype the batch must hold the column in
+        self._operands = {g.operand: _DTYPES[INT] if g.operand[1] else _DTYPES[g.operand[2]] for g in self._groups}
 
     def masks(self, batch: ColumnBatch) -> dict[K, np.ndarray] | None:
         """Fused key -> bool per row of `batch`; None when a column is not held in the dtype
@@ -186,16 +187,16 @@ class FusedWheres(Generic[K]):
         if not self.keys:
             return {}
         operands = {}
-        for (column, as_float), dtype in self._columns.items():
-            values, nulls = batch.pairs[column]
+        for operand, dtype in self._operands.items():
+            values, nulls = batch.pairs[operand[0]]
             if values.dtype != dtype:
                 return None
-            if as_float:
+            if operand[1]:
                 values, nulls = vector_ops.to_float((values, nulls))
-            operands[column, as_float] = values, (None if nulls is None else ~nulls)
+            operands[operand] = values, (None if nulls is None else ~nulls)
         leaves = np.empty((self._leaves + 1, len(batch)), dtype=bool)
         for g in self._groups:
-            values, valid = operands[g.column, g.as_float]
+            values, valid = operands[g.operand]
             out = leaves[g.start:g.stop]
             _UFUNCS[g.op](values, g.thresholds, out=out)
             if valid is not None and (values.dtype != np.float64 or g.op == "ne"):
@@ -242,15 +243,14 @@ def _combine(rows: np.ndarray, buckets: list[_Bucket], ufunc: np.ufunc, n_out: i
 
 
 def _groups(leaves: Sequence[_Leaf]) -> list[_Group]:
-    """Consecutive leaves (sorted) of one (column, read as, operator) make one group."""
+    """Consecutive leaves (sorted) of one operand and operator make one group."""
     groups: list[_Group] = []
     start = 0
     for i in range(1, len(leaves) + 1):
-        if i == len(leaves) or (leaves[i].column, leaves[i].as_float, leaves[i].op) != (
-                leaves[start].column, leaves[start].as_float, leaves[start].op):
-            first = leaves[start]
-            dtype = np.float64 if first.as_float or isinstance(first.threshold, float) else np.int64
-            thresholds = np.array([leaf.threshold for leaf in leaves[start:i]], dtype=dtype)[:, None]
-            groups.append(_Group(first.column, first.as_float, first.op, thresholds, start, i))
+        first = leaves[start]
+        if i == len(leaves) or (leaves[i].column, leaves[i].as_float, leaves[i].type_, leaves[i].op) != (
+                first.column, first.as_float, first.type_, first.op):
+            thresholds = np.array([leaf.threshold for leaf in leaves[start:i]], dtype=_DTYPES[first.type_])[:, None]
+            groups.append(_Group((first.column, first.as_float, first.type_), first.op, thresholds, start, i))
             start = i
     return groups
