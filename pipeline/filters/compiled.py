@@ -211,7 +211,7 @@ class FilterSet(Generic[K]):
 def _filter_masks(filters: Mapping[K, CompiledFilter], fused: FusedWheres[K], batch: ColumnBatch,
                   now: float) -> dict[K, np.ndarray]:
     """Each filter's mask over `batch`, in the filters' order: the fused ones computed together."""
-    together = fused.masks(batch) or {}
+    together = fused.masks(batch, now)
     return {key: together[key] if key in together else f.mask(batch, now if f.uses_now else None)
             for key, f in filters.items()}
 

@@ -1,26 +1,28 @@
-"""Many filters' WHERE clauses evaluated together: one numpy comparison per (column, operator).
+"""Many filters' WHERE clauses evaluated together: one numpy comparison per (operand, operator).
 
-Most Lasair filters are a monotone AND/OR tree of `column op constant`. At WHERE level the
+Most Lasair filters are a monotone AND/OR tree of `operand op constant`, the operand a column
+or an expression such as `mjdnow() - objects.lastDiaSourceMjdTai`. At WHERE level the
 analyser has made that tree `and_true`/`or_true` (`ir.null_is_false`), which read only each
 leaf's truth value, False where the leaf is NULL: replacing a NULL leaf by FALSE gives the
-outcome exactly. So the leaves of ALL such filters are computed at once, the thresholds of
-one (column, operator) broadcast against the column in one call into a (leaves x alerts)
-matrix, and each filter is its leaves in disjunctive normal form: AND over each term's
-leaves, then OR over each filter's terms, a few whole-matrix operations for all filters
-(terms and filters are grouped by length: `_buckets`).
+outcome exactly. So the leaves of ALL such filters are computed at once: each distinct
+operand once per batch, the thresholds of one (operand, operator) broadcast against it in one
+call into a (leaves x alerts) matrix. Each filter is its leaves in disjunctive normal form:
+AND over each term's leaves, then OR over each filter's terms, a few whole-matrix operations
+for all filters (terms and filters grouped by length: `_buckets`).
 
-Exactness: a leaf is computed as the generated vector code computes it (`vector_ops.inline`):
-the same numpy comparison on the same dtypes (int64 column with an int64 threshold, float64
-with float64, `to_float` of an integer column as `vector_ops.to_float` makes it), masked by
-the column's NULLs where that code masks (integers; `!=` on doubles), since NaN under a NULL
-double compares False otherwise. Anything else (other functions, strings, mjdnow(), column
-against column, DNFs too large) is not fused: `FusedWheres.keys` says which filters are, and
-the others stay on their generated per-filter code.
+Exactness: a leaf is computed as the generated vector code computes it (`vector_ops.inline`,
+`in_consts`): an operand other than a column is that code (`codegen.generate` over
+`vector_ops`), compared by the same numpy operation on the same dtypes (int64 with an int64
+threshold, float64 with float64), masked by the operand's NULLs where that code masks
+(integers, `!=`, IN), since a NULL double is NaN, which compares False. An operand that fails
+or is not of its type's dtype leaves its filters to their own code for that batch (as do
+strings, NOT, column against column, DECIMAL comparisons and DNFs over the caps, always):
+`FusedWheres.masks` answers only for the filters it computed.
 """
 from __future__ import annotations
 
 import operator
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -28,26 +30,27 @@ import numpy as np
 
 from . import vector_ops
 from .batch import ColumnBatch
+from .codegen import generate
 from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, Col, Const, Node, Op
 
 K = TypeVar("K", bound=Hashable)
 
 MAX_TERMS = 16  # DNF terms per filter; a filter beyond stays on its own generated code
 MAX_TERM_LEAVES = 32  # leaves per DNF term
-MAX_IN_ITEMS = 32  # `x IN (...)` becomes one `=` leaf per item up to this many
+MAX_IN_ITEMS = 32  # `x IN (...)` becomes one leaf per item up to this many
 
-_UFUNCS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal}
+# "in" is `=` masked by the operand's NULLs whatever its type, as `in_consts` masks.
+_UFUNCS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+           "in": np.equal}
 _FLIPPED = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
 _DTYPES = {INT: np.dtype(np.int64), FLOAT: np.dtype(np.float64)}
 
 
 @dataclass(frozen=True)
 class _Leaf:
-    """`operand op threshold`, the operand a column (read as a double when `as_float`), compared as `type_`."""
+    """`operand op threshold`; the operand's IR type (INT or FLOAT) is the threshold's."""
 
-    column: str
-    as_float: bool
-    type_: str
+    operand: Node
     op: str
     threshold: int | float
 
@@ -59,14 +62,11 @@ class _Unfusable(Exception):
     """A node outside the fused form: its filter keeps its generated code."""
 
 
-def _operand(node: Node) -> tuple[str, bool, str]:
-    """(column, as_float, type compared) of a plain numeric column or `to_float` of an integer one."""
-    if isinstance(node, Col) and not node.folded and node.type in _DTYPES:
-        return node.name, False, node.type
-    if (isinstance(node, Op) and node.helper == "to_float" and len(node.args) == 1 and isinstance(col := node.args[0], Col)
-            and not col.folded and col.type == INT):
-        return col.name, True, FLOAT
-    raise _Unfusable
+def _operand(node: Node) -> Node:
+    """A numeric operand: not a literal, of type BIGINT or DOUBLE (not DECIMAL, string or truth value)."""
+    if isinstance(node, Const) or node.type not in _DTYPES or (isinstance(node, Col) and node.folded):
+        raise _Unfusable
+    return node
 
 
 def _threshold(value: Any, type_: str) -> int | float:
@@ -88,23 +88,21 @@ def _comparison(node: Op) -> list[Term]:
     op = node.helper
     if isinstance(a, Const):
         a, b, op = b, a, _FLIPPED[op]  # `c < x` is `x > c`, NaN included
-    if not isinstance(b, Const):
+    if not isinstance(b, Const) or b.type != a.type:
         raise _Unfusable
-    column, as_float, type_ = _operand(a)
-    if b.type != type_:
-        raise _Unfusable
+    operand = _operand(a)
     if b.value is None:
         return []  # comparing with NULL: never true
-    return [frozenset({_Leaf(column, as_float, type_, op, _threshold(b.value, type_))})]
+    return [frozenset({_Leaf(operand, op, _threshold(b.value, operand.type))})]
 
 
 def _in_list(node: Op) -> list[Term]:
     """`x IN (items)` is true exactly where x equals one item (a NULL item only makes misses NULL)."""
-    column, as_float, type_ = _operand(node.args[0])
+    operand = _operand(node.args[0])
     items, _ = node.params
     if len(items) > MAX_IN_ITEMS:
         raise _Unfusable
-    return [frozenset({_Leaf(column, as_float, type_, "eq", _threshold(item, type_))}) for item in items]
+    return [frozenset({_Leaf(operand, "in", _threshold(item, operand.type))}) for item in items]
 
 
 def _and(a: list[Term], b: list[Term]) -> list[Term]:
@@ -139,20 +137,48 @@ def _dnf(node: Node) -> list[Term]:
     if node.helper in ("and_true", "or_true"):
         a, b = (_dnf(arg) for arg in node.args)
         return _and(a, b) if node.helper == "and_true" else _or(a, b)
-    if node.helper in _UFUNCS and len(node.args) == 2:
+    if node.helper in _FLIPPED and len(node.args) == 2:
         return _comparison(node)
     if node.helper == "in_consts":
         return _in_list(node)
     raise _Unfusable
 
 
+class _Operand:
+    """One distinct operand, computed once per batch: a column read as it is, anything else by
+    its generated vector code."""
+
+    def __init__(self, node: Node) -> None:
+        self.dtype = _DTYPES[node.type]
+        self.column = node.name if isinstance(node, Col) else None
+        self._function: Callable[[Any, Any], tuple[Any, ...]] | None = (
+            None if isinstance(node, Col) else generate([node], vector_ops, "operand").function)
+
+    def evaluate(self, batch: ColumnBatch, now: float) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """(values, where not NULL or None if nowhere) over the batch, or None if the generated
+        code failed or gave another dtype: its filters' own code then decides."""
+        if self._function is None:
+            values, nulls = batch.pairs[self.column]
+        else:
+            try:
+                values, nulls = self._function(batch, now)[0]
+            except Exception:
+                return None
+        n = len(batch)
+        if not (isinstance(values, (np.ndarray, np.generic)) and values.dtype == self.dtype and np.shape(values) in ((), (n,))
+                and (nulls is None or np.shape(nulls) in ((), (n,)))):
+            return None
+        return np.broadcast_to(values, (n,)), None if nulls is None else np.broadcast_to(~nulls, (n,))
+
+
 @dataclass(frozen=True)
 class _Group:
     """The leaves of one operand and operator: rows `start:stop` of the leaf matrix."""
 
-    operand: tuple[str, bool, str]  # column, as_float, type compared
+    operand: int
     op: str
-    thresholds: np.ndarray  # as a column vector, to broadcast against the alerts
+    masked: bool  # where the operand is NULL the comparison is made False (else NaN compared False already)
+    thresholds: np.ndarray  # a column vector, to broadcast against the alerts
     start: int
     stop: int
 
@@ -163,13 +189,26 @@ class FusedWheres(Generic[K]):
     def __init__(self, wheres: Mapping[K, Node | None]) -> None:
         forms = {key: terms for key, where in wheres.items() if where is not None and (terms := dnf(where)) is not None}
         self.keys: tuple[K, ...] = tuple(forms)
-        leaves = sorted({leaf for terms in forms.values() for term in terms for leaf in term},
-                        key=lambda leaf: (leaf.column, leaf.as_float, leaf.type_, leaf.op, leaf.threshold))
-        self._groups = _groups(leaves)
+        by_group: dict[tuple[Node, str], set[int | float]] = {}
+        for terms in forms.values():
+            for term in terms:
+                for leaf in term:
+                    by_group.setdefault((leaf.operand, leaf.op), set()).add(leaf.threshold)
+        operands = list(dict.fromkeys(operand for operand, _ in by_group))
+        self._operands = [_Operand(node) for node in operands]
+        number = {node: i for i, node in enumerate(operands)}
         # The leaf matrix has one row per distinct leaf and a last row TRUE (the empty term);
         # the term matrix one row per distinct term and a last row FALSE (a filter without terms).
-        row = {leaf: i for i, leaf in enumerate(leaves)}
-        self._leaves = len(leaves)
+        row: dict[_Leaf, int] = {}
+        self._groups: list[_Group] = []
+        for (node, op), thresholds in by_group.items():
+            ordered = sorted(thresholds)
+            start = len(row)
+            row.update({_Leaf(node, op, t): start + i for i, t in enumerate(ordered)})
+            masked = node.type != FLOAT or op in ("ne", "in")
+            column = np.array(ordered, dtype=_DTYPES[node.type])[:, None]
+            self._groups.append(_Group(number[node], op, masked, column, start, len(row)))
+        self._leaves = len(row)
         terms = list(dict.fromkeys(term for terms in forms.values() for term in terms))
         self._terms = len(terms)
         self._term_buckets, term_order = _buckets([[row[leaf] for leaf in term] or [self._leaves] for term in terms])
@@ -177,34 +216,34 @@ class FusedWheres(Generic[K]):
         self._filter_buckets, filter_order = _buckets([[position[t] for t in forms[key]] or [self._terms]
                                                        for key in self.keys])
         self._order = [self.keys[i] for i in filter_order]  # the key of each row of the results
-        # operand (column, as_float, type compared) -> the dtype the batch must hold the column in
-        self._operands = {g.operand: _DTYPES[INT] if g.operand[1] else _DTYPES[g.operand[2]] for g in self._groups}
+        self._users: list[set[K]] = [set() for _ in operands]  # the filters reading each operand
+        for key, terms in forms.items():
+            for leaf in (leaf for term in terms for leaf in term):
+                self._users[number[leaf.operand]].add(key)
 
-    def masks(self, batch: ColumnBatch) -> dict[K, np.ndarray] | None:
-        """Fused key -> bool per row of `batch`; None when a column is not held in the dtype
-        of its type (int64 or float64), for the caller to use the generated code instead.
-        The caller holds numpy's error state, as for `CompiledFilter.mask`."""
+    def masks(self, batch: ColumnBatch, now: float) -> dict[K, np.ndarray]:
+        """Fused key -> bool per row of `batch`, for the fused filters whose operands all computed
+        (`now` is mjdnow()). The caller holds numpy's error state, as for `CompiledFilter.mask`."""
         if not self.keys:
             return {}
-        operands = {}
-        for operand, dtype in self._operands.items():
-            values, nulls = batch.pairs[operand[0]]
-            if values.dtype != dtype:
-                return None
-            if operand[1]:
-                values, nulls = vector_ops.to_float((values, nulls))
-            operands[operand] = values, (None if nulls is None else ~nulls)
+        operands = [operand.evaluate(batch, now) for operand in self._operands]
         leaves = np.empty((self._leaves + 1, len(batch)), dtype=bool)
         for g in self._groups:
-            values, valid = operands[g.operand]
             out = leaves[g.start:g.stop]
+            computed = operands[g.operand]
+            if computed is None:
+                out[:] = False  # its filters are left out below
+                continue
+            values, valid = computed
             _UFUNCS[g.op](values, g.thresholds, out=out)
-            if valid is not None and (values.dtype != np.float64 or g.op == "ne"):
-                out &= valid  # NaN (a NULL double) already compared False, except with !=
+            if g.masked and valid is not None:
+                out &= valid
         leaves[self._leaves] = True
         terms = _combine(leaves, self._term_buckets, np.logical_and, self._terms + 1)
         terms[self._terms] = False
-        return dict(zip(self._order, _combine(terms, self._filter_buckets, np.logical_or, len(self._order))))
+        results = zip(self._order, _combine(terms, self._filter_buckets, np.logical_or, len(self._order)))
+        failed = set().union(*(users for users, computed in zip(self._users, operands) if computed is None))
+        return {key: mask for key, mask in results if key not in failed} if failed else dict(results)
 
 
 @dataclass(frozen=True)
@@ -240,17 +279,3 @@ def _combine(rows: np.ndarray, buckets: list[_Bucket], ufunc: np.ufunc, n_out: i
         for more in bucket.index[1:]:
             ufunc(target, rows[more], out=target)
     return out
-
-
-def _groups(leaves: Sequence[_Leaf]) -> list[_Group]:
-    """Consecutive leaves (sorted) of one operand and operator make one group."""
-    groups: list[_Group] = []
-    start = 0
-    for i in range(1, len(leaves) + 1):
-        first = leaves[start]
-        if i == len(leaves) or (leaves[i].column, leaves[i].as_float, leaves[i].type_, leaves[i].op) != (
-                first.column, first.as_float, first.type_, first.op):
-            thresholds = np.array([leaf.threshold for leaf in leaves[start:i]], dtype=_DTYPES[first.type_])[:, None]
-            groups.append(_Group((first.column, first.as_float, first.type_), first.op, thresholds, start, i))
-            start = i
-    return groups
