@@ -168,7 +168,7 @@ class _Operand:
         if not (isinstance(values, (np.ndarray, np.generic)) and values.dtype == self.dtype and np.shape(values) in ((), (n,))
                 and (nulls is None or np.shape(nulls) in ((), (n,)))):
             return None
-        return np.broadcast_to(values, (n,)), None if nulls is None else np.broadcast_to(~nulls, (n,))
+        return _full(values, n), None if nulls is None else _full(~nulls, n)
 
 
 @dataclass(frozen=True)
@@ -279,3 +279,8 @@ def _combine(rows: np.ndarray, buckets: list[_Bucket], ufunc: np.ufunc, n_out: i
         for more in bucket.index[1:]:
             ufunc(target, rows[more], out=target)
     return out
+
+
+def _full(array: Any, n: int) -> np.ndarray:
+    """One value per alert: a scalar (an operand with no column, such as mjdnow()) repeated."""
+    return array if np.shape(array) == (n,) else np.broadcast_to(array, (n,))
