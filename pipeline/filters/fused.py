@@ -1,7 +1,8 @@
 """Many filters' WHERE clauses evaluated together: one numpy comparison per (operand, operator).
 
 Most Lasair filters are a monotone AND/OR tree of `operand op constant`, the operand a column
-or an expression such as `mjdnow() - objects.lastDiaSourceMjdTai`. At WHERE level the
+or an expression such as `mjdnow() - objects.lastDiaSourceMjdTai`, the constant a literal or an
+expression the same for every alert of a batch, such as `mjdnow() - 7`. At WHERE level the
 analyser has made that tree `and_true`/`or_true` (`ir.null_is_false`), which read only each
 leaf's truth value, False where the leaf is NULL: replacing a NULL leaf by FALSE gives the
 outcome exactly. So the leaves of ALL such filters are computed at once: each distinct
@@ -11,11 +12,12 @@ AND over each term's leaves, then OR over each filter's terms, a few whole-matri
 for all filters (terms and filters grouped by length: `_buckets`).
 
 Exactness: a leaf is computed as the generated vector code computes it (`vector_ops.inline`,
-`in_consts`): an operand other than a column is that code (`codegen.generate` over
-`vector_ops`), compared by the same numpy operation on the same dtypes (int64 with an int64
-threshold, float64 with float64), masked by the operand's NULLs where that code masks
-(integers, `!=`, IN), since a NULL double is NaN, which compares False. An operand that fails
-or is not of its type's dtype leaves its filters to their own code for that batch (as do
+`_compare`, `in_consts`): an operand or threshold other than a column or literal is that code
+(`codegen.generate` over `vector_ops`), compared by the same numpy operation on the same dtypes
+(int64 with int64, float64 with float64), masked by the operand's and threshold's NULLs where
+that code masks (integers, `!=`, IN), since a NULL double is NaN, which compares False. An
+operand or threshold that fails or is not of its type's dtype (or a threshold that is not one
+value for the batch) leaves its filters to their own code for that batch (as do
 strings, NOT, column against column, DECIMAL comparisons and DNFs over the caps, always):
 `FusedWheres.masks` answers only for the filters it computed.
 """
@@ -31,7 +33,7 @@ import numpy as np
 from . import vector_ops
 from .batch import ColumnBatch
 from .codegen import generate
-from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, Col, Const, Node, Op
+from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, Col, Const, Node, Now, Op, columns_of
 
 K = TypeVar("K", bound=Hashable)
 
@@ -48,11 +50,12 @@ _DTYPES = {INT: np.dtype(np.int64), FLOAT: np.dtype(np.float64)}
 
 @dataclass(frozen=True)
 class _Leaf:
-    """`operand op threshold`; the operand's IR type (INT or FLOAT) is the threshold's."""
+    """`operand op threshold`; the operand's IR type (INT or FLOAT) is the threshold's, which is
+    a literal's value or a column-free expression computed per batch."""
 
     operand: Node
     op: str
-    threshold: int | float
+    threshold: int | float | Node
 
 
 Term = frozenset[_Leaf]  # the leaves ANDed; the empty term is TRUE
@@ -83,14 +86,21 @@ def _threshold(value: Any, type_: str) -> int | float:
     raise _Unfusable
 
 
+def _column_free(node: Node) -> bool:
+    """A literal, or an expression the same for every alert of a batch (`mjdnow() - 7`)."""
+    return isinstance(node, Const) or (node.type in _DTYPES and not columns_of(node))
+
+
 def _comparison(node: Op) -> list[Term]:
     a, b = node.args
     op = node.helper
-    if isinstance(a, Const):
+    if isinstance(a, Const) or (_column_free(a) and not _column_free(b)):
         a, b, op = b, a, _FLIPPED[op]  # `c < x` is `x > c`, NaN included
-    if not isinstance(b, Const) or b.type != a.type:
+    if not _column_free(b) or b.type != a.type:
         raise _Unfusable
     operand = _operand(a)
+    if not isinstance(b, Const):
+        return [frozenset({_Leaf(operand, op, b)})]  # a threshold computed per batch
     if b.value is None:
         return []  # comparing with NULL: never true
     return [frozenset({_Leaf(operand, op, _threshold(b.value, operand.type))})]
@@ -144,9 +154,12 @@ def _dnf(node: Node) -> list[Term]:
     raise _Unfusable
 
 
-class _Operand:
-    """One distinct operand, computed once per batch: a column read as it is, anything else by
-    its generated vector code."""
+Pair = tuple[Any, Any]  # values and NULL mask, as `vector_ops` has them
+
+
+class _Computed:
+    """An operand or a per-batch threshold, computed once per batch: a column read as it is,
+    anything else by its generated vector code."""
 
     def __init__(self, node: Node) -> None:
         self.dtype = _DTYPES[node.type]
@@ -154,9 +167,9 @@ class _Operand:
         self._function: Callable[[Any, Any], tuple[Any, ...]] | None = (
             None if isinstance(node, Col) else generate([node], vector_ops, "operand").function)
 
-    def evaluate(self, batch: ColumnBatch, now: float) -> tuple[np.ndarray, np.ndarray | None] | None:
-        """(values, where not NULL or None if nowhere) over the batch, or None if the generated
-        code failed or gave another dtype: its filters' own code then decides."""
+    def evaluate(self, batch: ColumnBatch, now: float) -> Pair | None:
+        """(values, mask), one each per alert or one for all, or None if the generated code
+        failed or gave another dtype: the filters reading it then run their own code."""
         if self._function is None:
             values, nulls = batch.pairs[self.column]
         else:
@@ -164,23 +177,24 @@ class _Operand:
                 values, nulls = self._function(batch, now)[0]
             except Exception:
                 return None
-        n = len(batch)
-        if not (isinstance(values, (np.ndarray, np.generic)) and values.dtype == self.dtype and np.shape(values) in ((), (n,))
-                and (nulls is None or np.shape(nulls) in ((), (n,)))):
+        shapes = ((), (len(batch),))
+        if not (getattr(values, "dtype", None) == self.dtype and np.shape(values) in shapes
+                and (nulls is None or np.shape(nulls) in shapes)):
             return None
-        return _full(values, n), None if nulls is None else _full(~nulls, n)
+        return values, nulls
 
 
 @dataclass(frozen=True)
 class _Group:
     """The leaves of one operand and operator: rows `start:stop` of the leaf matrix."""
 
-    operand: int
+    operand: int  # in the computed values
     op: str
-    masked: bool  # where the operand is NULL the comparison is made False (else NaN compared False already)
-    thresholds: np.ndarray  # a column vector, to broadcast against the alerts
+    masked: bool  # False where the operand or threshold is NULL (else NaN compared False already)
+    thresholds: np.ndarray | tuple[int, ...]  # literals as a column vector, or computed values' numbers
     start: int
     stop: int
+    users: frozenset[Any]  # the filters reading these leaves
 
 
 class FusedWheres(Generic[K]):
@@ -189,25 +203,29 @@ class FusedWheres(Generic[K]):
     def __init__(self, wheres: Mapping[K, Node | None]) -> None:
         forms = {key: terms for key, where in wheres.items() if where is not None and (terms := dnf(where)) is not None}
         self.keys: tuple[K, ...] = tuple(forms)
-        by_group: dict[tuple[Node, str], set[int | float]] = {}
-        for terms in forms.values():
-            for term in terms:
-                for leaf in term:
-                    by_group.setdefault((leaf.operand, leaf.op), set()).add(leaf.threshold)
-        operands = list(dict.fromkeys(operand for operand, _ in by_group))
-        self._operands = [_Operand(node) for node in operands]
-        number = {node: i for i, node in enumerate(operands)}
+        # (operand, operator, thresholds computed per batch) -> threshold -> the filters reading that leaf
+        by_group: dict[tuple[Node, str, bool], dict[int | float | Node, set[K]]] = {}
+        for key, terms in forms.items():
+            for leaf in (leaf for term in terms for leaf in term):
+                group = (leaf.operand, leaf.op, isinstance(leaf.threshold, (Col, Const, Now, Op)))
+                by_group.setdefault(group, {}).setdefault(leaf.threshold, set()).add(key)
+        nodes = list(dict.fromkeys([operand for operand, _, _ in by_group] + [
+            t for (_, _, computed), thresholds in by_group.items() if computed for t in thresholds]))
+        number = {node: i for i, node in enumerate(nodes)}
+        self._computed = [_Computed(node) for node in nodes]
         # The leaf matrix has one row per distinct leaf and a last row TRUE (the empty term);
         # the term matrix one row per distinct term and a last row FALSE (a filter without terms).
         row: dict[_Leaf, int] = {}
         self._groups: list[_Group] = []
-        for (node, op), thresholds in by_group.items():
-            ordered = sorted(thresholds)
+        for (node, op, computed), by_threshold in by_group.items():
+            ordered = list(by_threshold) if computed else sorted(by_threshold)
             start = len(row)
             row.update({_Leaf(node, op, t): start + i for i, t in enumerate(ordered)})
+            thresholds = (tuple(number[t] for t in ordered) if computed
+                          else np.array(ordered, dtype=_DTYPES[node.type])[:, None])
             masked = node.type != FLOAT or op in ("ne", "in")
-            column = np.array(ordered, dtype=_DTYPES[node.type])[:, None]
-            self._groups.append(_Group(number[node], op, masked, column, start, len(row)))
+            self._groups.append(_Group(number[node], op, masked, thresholds, start, len(row),
+                                       frozenset().union(*by_threshold.values())))
         self._leaves = len(row)
         terms = list(dict.fromkeys(term for terms in forms.values() for term in terms))
         self._terms = len(terms)
@@ -216,34 +234,49 @@ class FusedWheres(Generic[K]):
         self._filter_buckets, filter_order = _buckets([[position[t] for t in forms[key]] or [self._terms]
                                                        for key in self.keys])
         self._order = [self.keys[i] for i in filter_order]  # the key of each row of the results
-        self._users: list[set[K]] = [set() for _ in operands]  # the filters reading each operand
-        for key, terms in forms.items():
-            for leaf in (leaf for term in terms for leaf in term):
-                self._users[number[leaf.operand]].add(key)
 
     def masks(self, batch: ColumnBatch, now: float) -> dict[K, np.ndarray]:
-        """Fused key -> bool per row of `batch`, for the fused filters whose operands all computed
-        (`now` is mjdnow()). The caller holds numpy's error state, as for `CompiledFilter.mask`."""
+        """Fused key -> bool per row of `batch`, for the fused filters whose operands and thresholds
+        all computed (`now` is mjdnow()). The caller holds numpy's error state, as for `CompiledFilter.mask`."""
         if not self.keys:
             return {}
-        operands = [operand.evaluate(batch, now) for operand in self._operands]
-        leaves = np.empty((self._leaves + 1, len(batch)), dtype=bool)
+        n = len(batch)
+        computed = [c.evaluate(batch, now) for c in self._computed]
+        operands: dict[int, Pair] = {}  # values and where not NULL (None: everywhere), one per alert
+        leaves = np.empty((self._leaves + 1, n), dtype=bool)
+        failed: set[K] = set()
         for g in self._groups:
             out = leaves[g.start:g.stop]
-            computed = operands[g.operand]
-            if computed is None:
-                out[:] = False  # its filters are left out below
+            thresholds = (g.thresholds, None) if isinstance(g.thresholds, np.ndarray) else _per_batch(computed, g.thresholds)
+            if computed[g.operand] is None or thresholds is None:
+                out[:] = False
+                failed |= g.users
                 continue
-            values, valid = computed
-            _UFUNCS[g.op](values, g.thresholds, out=out)
+            if g.operand not in operands:
+                values, nulls = computed[g.operand]
+                operands[g.operand] = _full(values, n), None if nulls is None else _full(~nulls, n)
+            values, valid = operands[g.operand]
+            _UFUNCS[g.op](values, thresholds[0], out=out)
             if g.masked and valid is not None:
                 out &= valid
+            if g.masked and thresholds[1] is not None:
+                out[thresholds[1]] = False
         leaves[self._leaves] = True
         terms = _combine(leaves, self._term_buckets, np.logical_and, self._terms + 1)
         terms[self._terms] = False
         results = zip(self._order, _combine(terms, self._filter_buckets, np.logical_or, len(self._order)))
-        failed = set().union(*(users for users, computed in zip(self._users, operands) if computed is None))
         return {key: mask for key, mask in results if key not in failed} if failed else dict(results)
+
+
+def _per_batch(computed: list[Pair | None], numbers: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Thresholds computed for this batch: a column vector, and which are NULL (None: none);
+    None if one failed or is not one value for all alerts."""
+    pairs = [computed[i] for i in numbers]
+    if any(pair is None or np.shape(pair[0]) != () or np.shape(pair[1]) != () for pair in pairs):
+        return None
+    column = np.array([pair[0] for pair in pairs])[:, None]
+    nulls = np.array([pair[1] is not None and bool(pair[1]) for pair in pairs])
+    return column, (nulls if nulls.any() else None)
 
 
 @dataclass(frozen=True)

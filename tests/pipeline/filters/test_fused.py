@@ -42,6 +42,9 @@ FUSED = [
     "nDiaSources IN (0, 2, 7)", "ra IN (0, 1.5, -0.0)", "nDiaSources IN (1, NULL, 5)", "jump2 IN (0.5, NULL, 2)",
     "ra IN (NULL, NULL)", "nDiaSources IN (2e0, 3.5e0)",
     "mjdnow() - lastDiaSourceMjdTai < 7", "mjdnow() > 60000",  # expressions
+    "lastDiaSourceMjdTai > mjdnow() - 10", "mjdnow() - 30 < firstDiaSourceMjdTai", "ra != mjdnow() - mjdnow()",  # per batch
+    "g_latestMJD > mjdnow() - 7 AND nDiaSources >= 1", "nDiaSources > 1 + 1",
+    "nDiaSources > 9223372036854775807 + 1", "ra != LOG(0)", "ra > LOG(0) OR decl < 0",  # thresholds NULL
     "ra + 1 > 2", "nDiaSources + 1 >= 3", "diaObjectId + 1 > 0", "g_psfFlux / ra > 2", "ABS(decl) < 1", "ra + 1 IN (2.5, 4)",
     "nDiaSources IN (1, 2, 7) AND mjdnow() - lastDiaSourceMjdTai < 30 AND ra + 0 > 1",
     "ra > NULL", "ra > NULL OR nDiaSources > 3", "TRUE", "FALSE", "NULL", "TRUE AND ra > 1", "FALSE OR ra > 1",
@@ -51,7 +54,8 @@ FUSED = [
 ]
 LEFT_TO_THE_FILTER = [
     "tns_name = 'x'", "tns_name = 'x' OR ra > 1",  # strings
-    "ra > decl", "lastDiaSourceMjdTai > mjdnow() - 10", "NOT ra > 1",  # no constant side "ra NOT BETWEEN 1 AND 2", "nDiaSources",  # other operators
+    "ra > decl", "ra > decl - 1",  # no side the same for all alerts
+    "NOT ra > 1", "ra NOT BETWEEN 1 AND 2", "nDiaSources",  # other operators
     "diaObjectId < 9223372036854775808", "nDiaSources IN (1, 2.5)",  # DECIMAL comparisons
     "ra IS NULL OR ra > 1", "(ra > 1) = (decl > 1)", "1.5 BETWEEN ra AND 3",
     " AND ".join(f"(ra > {i} OR decl < {i})" for i in range(5)),  # 32 DNF terms
