@@ -33,7 +33,7 @@ import numpy as np
 from . import vector_ops
 from .batch import ColumnBatch
 from .codegen import generate
-from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, Col, Const, Node, Now, Op, columns_of
+from .ir import BOOL, FLOAT, INT, INT64_MAX, INT64_MIN, Col, Const, Node, Op, columns_of
 
 K = TypeVar("K", bound=Hashable)
 
@@ -207,7 +207,7 @@ class FusedWheres(Generic[K]):
         by_group: dict[tuple[Node, str, bool], dict[int | float | Node, set[K]]] = {}
         for key, terms in forms.items():
             for leaf in (leaf for term in terms for leaf in term):
-                group = (leaf.operand, leaf.op, isinstance(leaf.threshold, (Col, Const, Now, Op)))
+                group = (leaf.operand, leaf.op, not isinstance(leaf.threshold, (int, float)))
                 by_group.setdefault(group, {}).setdefault(leaf.threshold, set()).add(key)
         nodes = list(dict.fromkeys([operand for operand, _, _ in by_group] + [
             t for (_, _, computed), thresholds in by_group.items() if computed for t in thresholds]))
