@@ -7,7 +7,8 @@
 
 Pipeline: `parse` (sqlglot, shape and size checks; `sources`: the FROM list) -> `analyse` (whitelisted expressions,
 MySQL typing, IR in `ir`) -> `codegen` (straight-line Python over the `row_ops` or
-`vector_ops` runtime) -> `compiled` (CompiledFilter, FilterSet; `join`: joined rows).
+`vector_ops` runtime) -> `compiled` (CompiledFilter, FilterSet; `join`: joined rows; `fused`: the
+simple WHERE clauses of many filters evaluated together).
 `query_builder` turns Lasair's three-part form into the SELECT.
 """
 from .batch import ColumnBatch

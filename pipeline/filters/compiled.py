@@ -20,7 +20,8 @@ from .analyse import analyse
 from .batch import ColumnBatch
 from .codegen import Generated, generate
 from .functions import mjd_now
-from .ir import columns_of, uses_now
+from .fused import FusedWheres
+from .ir import Node, columns_of, uses_now
 from .join import JoinedRows, Joins
 from .parse import parse_filter
 
@@ -38,6 +39,7 @@ class CompiledFilter:
         where_roots = [analysis.where] if analysis.where is not None else []
         output_roots = [node for _, node in analysis.outputs]
         self.sql = sql
+        self.where: Node | None = analysis.where  # the WHERE clause's IR (FilterSet fuses the simple ones)
         self.normalised_sql = parsed.normalised_sql
         self.where_columns: frozenset[str] = frozenset().union(*map(columns_of, where_roots))
         self.columns: frozenset[str] = self.where_columns.union(*map(columns_of, output_roots))
@@ -129,7 +131,9 @@ class FilterSet(Generic[K]):
     """Many filters over one batch: each needed column is converted once per batch.
 
     Filters without joins run on the batch's objects rows; filters joining the same context
-    tables share one joined batch (`JoinedRows`), built once for them all.
+    tables share one joined batch (`JoinedRows`), built once for them all. Within each, the
+    filters whose WHERE is a simple AND/OR of comparisons with constants run together
+    (`FusedWheres`); the others run their own generated code.
     """
 
     def __init__(self, filters: Mapping[K, CompiledFilter] | Sequence[CompiledFilter], *,
@@ -141,6 +145,9 @@ class FilterSet(Generic[K]):
         for key, f in self.filters.items():
             if f.joins:
                 self._groups.setdefault(tuple(sorted(f.joins)), {})[key] = f
+        self._fused = FusedWheres({key: f.where for key, f in self._plain.items()})
+        self._group_fused = {joins: FusedWheres({key: f.where for key, f in group.items()})
+                             for joins, group in self._groups.items()}
         self._group_columns = {joins: frozenset().union(*(f.where_columns for f in group.values()))
                                for joins, group in self._groups.items()}
         # Objects columns of the objects batch: the plain filters' and those the joined batches gather.
@@ -192,7 +199,7 @@ class FilterSet(Generic[K]):
         now = float(now_mjd) if now_mjd is not None else self._clock()  # one instant for the batch
         joined: dict[Any, tuple[JoinedRows, np.ndarray]] = {}
         with np.errstate(all="ignore"):
-            masks = {key: f.mask(batch, now if f.uses_now else None) for key, f in self._plain.items()}
+            masks = _filter_masks(self._plain, self._fused, batch, now)
             if self._groups:
                 context = context if context is not None else BatchContext.empty(len(batch))
                 if context.size != len(batch):
@@ -201,9 +208,17 @@ class FilterSet(Generic[K]):
                 for joins, group in self._groups.items():
                     rows = JoinedRows(joins, context)
                     rows_batch = rows.batch(batch, self._group_columns[joins], tables)
-                    for key, f in group.items():
-                        joined[key] = (rows, f.mask(rows_batch, now if f.uses_now else None))
+                    for key, mask in _filter_masks(group, self._group_fused[joins], rows_batch, now).items():
+                        joined[key] = (rows, mask)
         return masks, joined
+
+
+def _filter_masks(filters: Mapping[K, CompiledFilter], fused: FusedWheres[K], batch: ColumnBatch,
+                  now: float) -> dict[K, np.ndarray]:
+    """Each filter's mask over `batch`, in the filters' order: the fused ones computed together."""
+    together = fused.masks(batch, now)
+    return {key: together[key] if key in together else f.mask(batch, now if f.uses_now else None)
+            for key, f in filters.items()}
 
 
 def _plain(value: Any) -> Any:
