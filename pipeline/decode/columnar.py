@@ -19,7 +19,7 @@ import numpy as np
 from .columnar_plan import Compiler, Unsupported, merged
 from .columnar_steps import Sink, Step, run_steps
 from .columnar_values import DTYPES, NULLS, decode_values
-from .columnar_wire import Lanes
+from .columnar_wire import BatchBytes, Lanes
 
 __all__ = ["Column", "ColumnarBatch", "ColumnarReader", "Flat", "Unsupported"]
 
@@ -71,30 +71,29 @@ class ColumnarReader:
         lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
         end = np.cumsum(lengths)
         data = b"".join([*bodies, _PADDING])
-        buf = np.frombuffer(data, dtype=np.uint8)
+        batch = BatchBytes(data)
         lanes = Lanes(end - lengths, end, np.arange(len(bodies), dtype=np.int64))
         for sink in (self._scalars, *self._records.values()):
             sink.clear()
         self._scalars.ids.append(lanes.ids)
-        run_steps(self._steps, buf, lanes)
+        run_steps(self._steps, batch.buf, lanes)
         ok = lanes.pos == end
-        scalars = _flat(self._scalars, [n for n, sub in self._projection.items() if sub is None], data, buf, ok)
-        records = {name: _flat(sink, self._projection[name] or [], data, buf, ok) for name, sink in self._records.items()}
+        scalars = _flat(self._scalars, [n for n, sub in self._projection.items() if sub is None], batch, ok)
+        records = {name: _flat(sink, self._projection[name] or [], batch, ok) for name, sink in self._records.items()}
         return ColumnarBatch(ok, scalars.columns, records)
 
 
-def _flat(sink: Sink, wanted: list[str], data: bytes, buf: np.ndarray, ok: np.ndarray) -> Flat:
+def _flat(sink: Sink, wanted: list[str], batch: BatchBytes, ok: np.ndarray) -> Flat:
     """The sink's parts as columns in body order (array elements were read element index first;
     reordering the positions before decoding also makes the reads sequential in the buffer)."""
     owner = np.concatenate(sink.ids) if sink.ids else np.zeros(0, dtype=np.int64)
     order = np.argsort(owner, kind="stable") if len(owner) > 1 and (owner[1:] < owner[:-1]).any() else None
     if order is not None:
         owner = owner[order]
-    return Flat(owner, {name: _column(sink, name, owner, order, data, buf, ok) for name in wanted})
+    return Flat(owner, {name: _column(sink, name, owner, order, batch, ok) for name in wanted})
 
 
-def _column(sink: Sink, name: str, owner: np.ndarray, order: np.ndarray | None, data: bytes, buf: np.ndarray,
-            ok: np.ndarray) -> Column:
+def _column(sink: Sink, name: str, owner: np.ndarray, order: np.ndarray | None, batch: BatchBytes, ok: np.ndarray) -> Column:
     """One wanted field's values for every element; bodies with an invalid value become not ok."""
     kind = sink.kinds.get(name)
     if kind is None:  # not in the writer schema
@@ -110,7 +109,7 @@ def _column(sink: Sink, name: str, owner: np.ndarray, order: np.ndarray | None, 
     if order is not None:
         at, nulls = at[order], nulls[order]
     use = ~nulls & ok[owner]
-    values, bad = decode_values(kind, data, buf, at, use)
+    values, bad = decode_values(kind, batch, at, use)
     ok[owner[bad & use]] = False
     values[nulls] = NULLS[kind.name]
     return values, nulls

@@ -138,7 +138,7 @@ class Compiler:
         if size is not None:
             return [Skip(size)] if size else []
         if kind in VARINTS:
-            return [VarintSkip()]
+            return [VarintSkip(kind != "long")]
         if kind in STRINGS:
             return [BytesSkip()]
         if kind == "record":

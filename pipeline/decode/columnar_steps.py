@@ -40,11 +40,13 @@ class Skip:
         lanes.pos += self.size
 
 
+@dataclass
 class VarintSkip:
     """An int, long or enum index nobody wants: only its length is found."""
+    small: bool  # likely one byte (not a long)
 
     def run(self, buf: np.ndarray, lanes: Lanes) -> None:
-        lanes.pos += varint_lengths(buf, lanes.pos)
+        lanes.pos += varint_lengths(buf, lanes.pos, self.small)
 
 
 class BytesSkip:
@@ -175,8 +177,12 @@ class Collect:
 Width = Callable[[np.ndarray, np.ndarray, np.ndarray], Any]  # (buf, pos, end) -> encoded width of the value at pos
 
 
-def _varint_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
+def _varint_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray | int:
     return varint_lengths(buf, pos)
+
+
+def _long_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray | int:
+    return varint_lengths(buf, pos, small=False)
 
 
 def _string_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -201,7 +207,7 @@ class ReadScalar:
            tags: tuple[int, int] | None) -> ReadScalar:
         """Reader of a value of `kind` (fixed `size`, or None for varints and strings), plain or
         under union tags (null tag, value tag)."""
-        variable = _string_width if kind == "string" else _varint_width
+        variable = {"string": _string_width, "long": _long_width}.get(kind, _varint_width)
         if tags is None:
             return cls(parts, variable if size is None else _fixed_width(size))
         null, value = tags
