@@ -6,7 +6,8 @@ The schema is compiled once into steps (columnar_plan.py); `read` concatenates t
 buffer and advances a position per body (or per array element, element j of every body at once)
 through them. A body is `ok` only if every read stayed valid and its position ended exactly at
 its end. Non-canonical encodings of union indexes (not one byte) count as not ok: the caller's
-cavro decode then decides.
+cavro decode then decides. Strings that are skipped are not checked for valid UTF-8 (only the ones
+read are), so a body that is ok here may still fail cavro's full decode.
 """
 from __future__ import annotations
 

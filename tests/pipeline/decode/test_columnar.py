@@ -225,6 +225,33 @@ def test_alert_bodies_with_bad_bytes_are_not_ok() -> None:
     assert reader.read(bodies).ok.tolist() == [True, False, False, False, False, True]
 
 
+def test_corrupted_bodies_never_raise_and_what_is_ok_reads_as_cavro_decodes_it() -> None:
+    """Random bytes changed in good bodies: the reader may say ok only for bodies cavro decodes (but
+    for invalid UTF-8 in strings it skips), and then gives cavro's values."""
+    codec, reader = _small()
+    rng = random.Random(3)
+    originals = [codec.encode(_small_record(rng)) for _ in range(200)]
+    compared = 0
+    for _ in range(5):
+        bodies = []
+        for body in originals:
+            changed = bytearray(body)
+            for _ in range(rng.choice([1, 2])):
+                changed[rng.randrange(len(changed))] = rng.randrange(256)
+            bodies.append(bytes(changed))
+        batch = reader.read(bodies)
+        good = []
+        for body in (b for b, ok in zip(bodies, batch.ok) if ok):
+            try:
+                codec.decode(body)
+            except UnicodeDecodeError:
+                continue
+            good.append(body)
+        assert_matches(reader.read(good), [codec.decode(b) for b in good], SMALL_PROJECTION, {"e": ["A", "B", "C"]})
+        compared += len(good)
+    assert 300 < compared < 950
+
+
 def test_empty_batch() -> None:
     _, reader = _small()
     batch = reader.read([])
