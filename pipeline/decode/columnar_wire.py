@@ -58,12 +58,16 @@ def _window(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return w
 
 
-def varint_lengths(buf: np.ndarray, pos: np.ndarray, small: bool = True) -> np.ndarray | int:
-    """Encoded length of the varint at each position (BAD for one longer than 10 bytes); 1 when
-    all are one byte long, which is tried first if `small` values are likely (ints, lengths; not ids)."""
-    if small and (buf.take(pos, mode="clip") < 0x80).all():
-        return 1
+def varint_widths(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Encoded length of the varint at each position (BAD for one longer than 10 bytes)."""
     return _LENGTHS.take((_window(buf, pos) < 0x80).argmax(1))
+
+
+def varint_lengths(buf: np.ndarray, pos: np.ndarray) -> np.ndarray | int:
+    """`varint_widths`, or 1 when all are one byte long, which is checked first (small ints, lengths)."""
+    if (buf.take(pos, mode="clip") < 0x80).all():
+        return 1
+    return varint_widths(buf, pos)
 
 
 PAIRS = [(np.uint64(0x007F007F007F007F), np.uint64(0x7F007F007F007F00), np.uint64(1)),
