@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .columnar_values import Kind
-from .columnar_wire import BAD, Lanes, read_varints, string_spans, varint_lengths, varint_widths
+from .columnar_wire import BAD, Lanes, read_varints, string_widths, varint_lengths, varint_widths
 
 
 class Step(Protocol):
@@ -58,7 +58,7 @@ class BytesSkip:
     """A string or bytes value (cutouts): length-checked, never decoded."""
 
     def run(self, buf: np.ndarray, lanes: Lanes) -> None:
-        lanes.pos += string_spans(buf, lanes.pos, lanes.end)[1]
+        lanes.pos += string_widths(buf, lanes.pos, lanes.end)
 
 
 @dataclass
@@ -93,7 +93,7 @@ class SimpleUnion:
         for tag in self.bytes_tags:
             sel = np.flatnonzero(tags == tag)
             if sel.size:
-                advance[sel] += string_spans(buf, pos[sel] + 1, lanes.end[sel])[1]
+                advance[sel] += string_widths(buf, pos[sel] + 1, lanes.end[sel])
         pos += advance
 
 
@@ -195,8 +195,6 @@ def _long_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
     return varint_widths(buf, pos)
 
 
-def _string_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
-    return string_spans(buf, pos, end)[1]
 
 
 def _fixed_width(size: int) -> Width:
@@ -217,7 +215,7 @@ class ReadScalar:
            tags: tuple[int, int] | None) -> ReadScalar:
         """Reader of a value of `kind` (fixed `size`, or None for varints and strings), plain or
         under union tags (null tag, value tag)."""
-        variable = {"string": _string_width, "long": _long_width}.get(kind, _varint_width)
+        variable = {"string": string_widths, "long": _long_width}.get(kind, _varint_width)
         if tags is None:
             return cls(parts, variable if size is None else _fixed_width(size))
         null, value = tags

@@ -94,9 +94,15 @@ def read_varints(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return (u >> np.uint64(1)).view(np.int64) ^ -(u & np.uint64(1)).view(np.int64), width
 
 
-def string_spans(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bytes/string at each position: (payload length, total encoded width); the width is BAD
-    where the length is negative or runs past the body's end."""
+def string_widths(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Total encoded width of the bytes/string at each position: BAD where the length is negative
+    or runs past the body's end. Strings under 64 bytes (one-byte lengths, such as band names) in
+    one table lookup: they cannot jump far, and the end check catches them."""
+    first = buf.take(pos, mode="clip")
+    if (first < 0x80).all():
+        return _SHORT_STRINGS.take(first)
     length, n = read_varints(buf, pos)
-    bad = (length < 0) | (length > end - pos - n)
-    return length, np.where(bad, BAD, n + length)
+    return np.where((length < 0) | (length > end - pos - n), BAD, n + length)
+
+
+_SHORT_STRINGS = np.array([1 + (b >> 1) if b % 2 == 0 else BAD for b in range(128)], dtype=np.int64)  # odd: negative
