@@ -195,8 +195,6 @@ def _long_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
     return varint_widths(buf, pos)
 
 
-
-
 def _fixed_width(size: int) -> Width:
     return lambda buf, pos, end: size
 
