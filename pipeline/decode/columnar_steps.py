@@ -46,7 +46,7 @@ class VarintSkip:
     small: bool  # all one byte long last time: worth checking first (ints, not ids)
 
     def run(self, buf: np.ndarray, lanes: Lanes) -> None:
-        if self.small and (buf.take(lanes.pos, mode="clip") < 0x80).all():
+        if self.small and buf.take(lanes.pos, mode="clip").max(initial=0) < 0x80:
             lanes.pos += 1
             return
         widths = varint_widths(buf, lanes.pos)

@@ -65,7 +65,7 @@ def varint_widths(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 def varint_lengths(buf: np.ndarray, pos: np.ndarray) -> np.ndarray | int:
     """`varint_widths`, or 1 when all are one byte long, which is checked first (small ints, lengths)."""
-    if (buf.take(pos, mode="clip") < 0x80).all():
+    if buf.take(pos, mode="clip").max(initial=0) < 0x80:
         return 1
     return varint_widths(buf, pos)
 
@@ -78,7 +78,7 @@ PAIRS = [(np.uint64(0x007F007F007F007F), np.uint64(0x7F007F007F007F00), np.uint6
 def read_varints(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Zigzag-decoded values (int64) and encoded lengths of the varints at each position."""
     first = buf.take(pos, mode="clip")
-    if (first < 0x80).all():
+    if first.max(initial=0) < 0x80:
         u = first.astype(np.uint64)
         width = np.ones(len(pos), dtype=np.int64)
     else:
@@ -99,7 +99,7 @@ def string_widths(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarr
     or runs past the body's end. Strings under 64 bytes (one-byte lengths, such as band names) in
     one table lookup: they cannot jump far, and the end check catches them."""
     first = buf.take(pos, mode="clip")
-    if (first < 0x80).all():
+    if first.max(initial=0) < 0x80:
         return _SHORT_STRINGS.take(first)
     length, n = read_varints(buf, pos)
     return np.where((length < 0) | (length > end - pos - n), BAD, n + length)
