@@ -95,7 +95,7 @@ def utf8_strings(batch: BatchBytes, start: np.ndarray, length: np.ndarray, use: 
         out[short] = texts[inverse.ravel()]
         bad[short] = failed[inverse.ravel()]
     for i in idx[size > 7].tolist():
-        out[i], bad[i] = _decode(batch.data[start[i]:start[i] + length[i]])
+        out[i], bad[i] = _decode(bytes(batch.data[start[i]:start[i] + length[i]]))
     return out, bad
 
 

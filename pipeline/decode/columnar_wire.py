@@ -35,7 +35,7 @@ class BatchBytes:
     (`buf`) and as little-endian values of any width read at any byte offset: one fancy index
     per column instead of a 2-D gather."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: memoryview) -> None:
         self.data = data
         self.buf = np.frombuffer(data, dtype=np.uint8)
         self._last = len(data) - 8  # offsets past the bodies read the padding: garbage, never out of bounds
