@@ -2,12 +2,14 @@
 into numpy columns, vectorised across the batch (the worker's decode of what filters and
 features use; cavro stays the full decoder, and the fallback for what this reader refuses).
 
-The schema is compiled once into steps (columnar_plan.py); `read` concatenates the bodies into one
+The schema is compiled once into steps (columnar_plan.py); `read` copies the bodies into one
 buffer and advances a position per body (or per array element, element j of every body at once)
 through them. A body is `ok` only if every read stayed valid and its position ended exactly at
 its end. Non-canonical encodings of union indexes (not one byte) count as not ok: the caller's
 cavro decode then decides. Strings that are skipped are not checked for valid UTF-8 (only the ones
-read are), so a body that is ok here may still fail cavro's full decode.
+read are), and arrays in blocks with a negative count (followed by the block's byte size) are read
+as the Avro spec says, which cavro 1.0 does not do: so a body that is ok here may still fail
+cavro's full decode.
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ _PADDING = bytes(16)  # so that an empty batch or body still has a byte to read
 @dataclass
 class Flat:
     """Records of one field across the batch: element k belongs to body owner[k]; elements of one body
-    are contiguous and in wire order; owners nondecreasing."""
+    are contiguous and in wire order; owners nondecreasing. Bodies that are not ok may have
+    elements here too, with unspecified values."""
     owner: np.ndarray  # int64
     columns: dict[str, Column]  # requested sub-field -> values/nulls, one entry per element
 
