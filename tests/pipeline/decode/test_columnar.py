@@ -127,9 +127,10 @@ def _small_record(rng: random.Random) -> dict[str, Any]:
     floats = [float("nan"), 1.5, -0.0, float("inf"), 3.4e38, 1e-45]
     items = [{"x": maybe(rng.choice(floats)), "s": maybe(rng.choice(["", "g", "zé", "longer than seven ✓"])),
               "b": rng.random() < 0.5, "e": rng.choice("ABC"), "raw": rng.randbytes(3),
-              "i": rng.randrange(-2**31, 2**31), "d": rng.choice(floats + [rng.random()])}
+              "i": rng.choice([rng.randrange(-2**31, 2**31), -2**31, 2**31 - 1]), "d": rng.choice(floats + [rng.random()])}
              for _ in range(rng.choice([0, 0, 1, 2, 5, 70]))]
-    return {"id": rng.randrange(-2**63, 2**63), "three": rng.choice([None, rng.randrange(-9, 2**40), "text"]),
+    edges = [-2**63, 2**63 - 1, 0, -1, 63, 64, -65, 2**62, -2**62 - 1]  # 1- to 10-byte varints, both signs
+    return {"id": rng.choice([rng.randrange(-2**63, 2**63), rng.choice(edges)]), "three": rng.choice([None, rng.randrange(-9, 2**40), "text"]),
             "tags": {str(k): maybe(rng.random()) for k in range(rng.randrange(3))},
             "nested": maybe({"a": rng.randrange(-100, 100), "words": ["x"] * rng.randrange(3),
                              "deep": {"k": [1, 2, 3]} if rng.random() < 0.5 else {}}),
