@@ -138,7 +138,7 @@ class Compiler:
         if size is not None:
             return [Skip(size)] if size else []
         if kind in VARINTS:
-            return [VarintSkip()]
+            return [VarintSkip(kind != "long")]
         if kind in STRINGS:
             return [BytesSkip()]
         if kind == "record":
@@ -155,11 +155,11 @@ class Compiler:
             raise Unsupported(f"union of {len(branches)} branches")
         kinds = [self.kind(b) for b in branches]
         sizes = [self.fixed_size(b) for b in branches]
+        table = tag_table({b: 1 + (s or 0) for b, s in enumerate(sizes)})
         if None not in sizes:
-            return TagRun([tag_table({b: 1 + (s or 0) for b, s in enumerate(sizes)})])
+            return TagRun([table])
         if all(s is not None or k in VARINTS | STRINGS for s, k in zip(sizes, kinds)):
-            return SimpleUnion(tag_table({b: 1 + (s or 0) for b, s in enumerate(sizes)}),
-                               [2 * b for b, k in enumerate(kinds) if k in VARINTS],
+            return SimpleUnion(table, [2 * b for b, k in enumerate(kinds) if k in VARINTS],
                                [2 * b for b, k in enumerate(kinds) if k in STRINGS])
         steps = {2 * b: self.skip(branch) for b, branch in enumerate(branches)}
         return Union(tag_table(dict.fromkeys(range(len(branches)), 1)), {tag: s for tag, s in steps.items() if s})

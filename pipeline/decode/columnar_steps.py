@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .columnar_values import Kind
-from .columnar_wire import BAD, Lanes, read_varints, string_spans, varint_lengths
+from .columnar_wire import BAD, Lanes, read_varints, string_widths, varint_lengths, varint_widths
 
 
 class Step(Protocol):
@@ -40,18 +40,25 @@ class Skip:
         lanes.pos += self.size
 
 
+@dataclass
 class VarintSkip:
     """An int, long or enum index nobody wants: only its length is found."""
+    small: bool  # all one byte long last time: worth checking first (ints, not ids)
 
     def run(self, buf: np.ndarray, lanes: Lanes) -> None:
-        lanes.pos += varint_lengths(buf, lanes.pos)
+        if self.small and buf.take(lanes.pos, mode="clip").max(initial=0) < 0x80:
+            lanes.pos += 1
+            return
+        widths = varint_widths(buf, lanes.pos)
+        self.small = bool(widths.max(initial=1) == 1)
+        lanes.pos += widths
 
 
 class BytesSkip:
     """A string or bytes value (cutouts): length-checked, never decoded."""
 
     def run(self, buf: np.ndarray, lanes: Lanes) -> None:
-        lanes.pos += string_spans(buf, lanes.pos, lanes.end)[1]
+        lanes.pos += string_widths(buf, lanes.pos, lanes.end)
 
 
 @dataclass
@@ -68,8 +75,9 @@ class TagRun:
 
 @dataclass
 class SimpleUnion:
-    """A union whose branches are each fixed-size, one varint or one string/bytes (some not fixed): the advance is
-    computed for all lanes at once, without splitting them by branch."""
+    """A union whose branches are each fixed-size, one varint or one string/bytes (some not fixed):
+    one table lookup for all lanes, then the lengths of the variable values (for the lanes that have
+    one: ids and strings are mostly null)."""
     table: np.ndarray  # tag byte -> 1 + fixed size of its branch
     varint_tags: list[int]
     bytes_tags: list[int]
@@ -79,9 +87,13 @@ class SimpleUnion:
         tags = buf.take(pos, mode="clip")
         advance = self.table.take(tags)
         for tag in self.varint_tags:
-            advance += (tags == tag) * varint_lengths(buf, pos + 1)
+            sel = np.flatnonzero(tags == tag)
+            if sel.size:
+                advance[sel] += varint_lengths(buf, pos[sel] + 1)
         for tag in self.bytes_tags:
-            advance += (tags == tag) * string_spans(buf, pos + 1, lanes.end)[1]
+            sel = np.flatnonzero(tags == tag)
+            if sel.size:
+                advance[sel] += string_widths(buf, pos[sel] + 1, lanes.end[sel])
         pos += advance
 
 
@@ -175,12 +187,12 @@ class Collect:
 Width = Callable[[np.ndarray, np.ndarray, np.ndarray], Any]  # (buf, pos, end) -> encoded width of the value at pos
 
 
-def _varint_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
+def _varint_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray | int:
     return varint_lengths(buf, pos)
 
 
-def _string_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
-    return string_spans(buf, pos, end)[1]
+def _long_width(buf: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
+    return varint_widths(buf, pos)
 
 
 def _fixed_width(size: int) -> Width:
@@ -201,7 +213,7 @@ class ReadScalar:
            tags: tuple[int, int] | None) -> ReadScalar:
         """Reader of a value of `kind` (fixed `size`, or None for varints and strings), plain or
         under union tags (null tag, value tag)."""
-        variable = _string_width if kind == "string" else _varint_width
+        variable = {"string": string_widths, "long": _long_width}.get(kind, _varint_width)
         if tags is None:
             return cls(parts, variable if size is None else _fixed_width(size))
         null, value = tags

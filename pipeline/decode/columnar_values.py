@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .columnar_wire import AR11, read_varints
+from .columnar_wire import AR11, PAIRS, BatchBytes, read_varints
 
 DTYPES = {"float": np.float64, "double": np.float64, "boolean": np.bool_, "int": np.int64, "long": np.int64,
           "enum": np.int64, "string": object}
@@ -21,22 +21,41 @@ class Kind(NamedTuple):
     value_tag: int = 0
 
 
-def decode_values(kind: Kind, data: bytes, buf: np.ndarray, at: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def decode_values(kind: Kind, batch: BatchBytes, at: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Values at positions `at` (decoded where `use`; others unspecified), and where they are invalid."""
     name = kind.name
     if name in ("float", "double"):
-        size = 4 if name == "float" else 8
-        raw = buf.take(at[:, None] + AR11[:size], mode="clip")
         with np.errstate(invalid="ignore"):  # a signalling NaN widens quietly, as in C
-            values = raw.view(f"<f{size}").ravel().astype(np.float64)
+            values = batch.read("<f4" if name == "float" else "<f8", at).astype(np.float64)
         return values, np.zeros(len(at), dtype=bool)
     if name == "boolean":
-        return buf.take(at, mode="clip") != 0, np.zeros(len(at), dtype=bool)
-    values, width = read_varints(buf, at)
+        return batch.buf.take(at, mode="clip") != 0, np.zeros(len(at), dtype=bool)
     if name == "string":
-        return utf8_strings(data, buf, at + width, values, use)
+        length, width = read_varints(batch.buf, at)
+        return utf8_strings(batch, at + width, length, use)
+    values = varint_values(batch, at)
     lo, hi = _RANGES.get(name, (0, kind.symbols - 1))
     return values, (values < lo) | (values > hi)
+
+
+def varint_values(batch: BatchBytes, at: np.ndarray) -> np.ndarray:
+    """Zigzag varints at many positions (their lengths were checked while skipping them): bytes
+    0-7 read as one word, their 7-bit groups up to the first stop byte packed pairwise, then
+    bytes 8-9 where no byte of the word stopped."""
+    u = batch.read("<u8", at)
+    stops = ~u & _HIGH
+    first = stops & (~stops + _ONE)  # the stop bit of the first stop byte; 0 if none of the 8 stops
+    u &= ((first << _ONE) - _ONE) & _LOW7  # no stop: all 8 bytes kept
+    for low, high, shift in PAIRS:
+        u = (u & low) | ((u & high) >> shift)
+    tail = batch.read("<u2", at + 8).astype(np.uint64) * (first == 0)
+    u |= ((tail & _SEVEN) << _56) | ((tail >> _8) & _ONE) * ((tail & _CONTINUES) != 0) << _63  # byte 9 if byte 8 continues
+    return (u >> _ONE).view(np.int64) ^ -(u & _ONE).view(np.int64)
+
+
+_HIGH, _LOW7 = np.uint64(0x8080808080808080), np.uint64(0x7F7F7F7F7F7F7F7F)
+_ONE, _SEVEN, _CONTINUES = np.uint64(1), np.uint64(0x7F), np.uint64(0x80)
+_8, _56, _63 = np.uint64(8), np.uint64(56), np.uint64(63)
 
 
 def _single_bytes() -> tuple[np.ndarray, np.ndarray]:
@@ -49,12 +68,12 @@ def _single_bytes() -> tuple[np.ndarray, np.ndarray]:
     return texts, failed
 
 
-def utf8_strings(data: bytes, buf: np.ndarray, start: np.ndarray, length: np.ndarray,
-                 use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def utf8_strings(batch: BatchBytes, start: np.ndarray, length: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Python strings for the elements where `use` (None elsewhere), and where UTF-8 was invalid.
 
     Short strings (band names) repeat: one-byte ones come from a table, and each distinct one of
     up to 7 bytes is decoded once."""
+    buf = batch.buf
     out = np.full(len(start), None, dtype=object)
     bad = np.zeros(len(start), dtype=bool)
     idx = np.flatnonzero(use)
@@ -76,7 +95,7 @@ def utf8_strings(data: bytes, buf: np.ndarray, start: np.ndarray, length: np.nda
         out[short] = texts[inverse.ravel()]
         bad[short] = failed[inverse.ravel()]
     for i in idx[size > 7].tolist():
-        out[i], bad[i] = _decode(data[start[i]:start[i] + length[i]])
+        out[i], bad[i] = _decode(bytes(batch.data[start[i]:start[i] + length[i]]))
     return out, bad
 
 
