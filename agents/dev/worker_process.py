@@ -76,7 +76,11 @@ class WorkerProcess:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return response.status, json.load(response)
         except urllib.error.HTTPError as error:
-            return error.code, json.load(error)
+            text = error.read().decode(errors="replace")
+            try:
+                return error.code, json.loads(text)
+            except ValueError:  # a server error page, not one of ours: its text, with its status
+                return error.code, {"error": text}
 
     def stats(self) -> dict[str, Any]:
         return self.get("/stats")[1]

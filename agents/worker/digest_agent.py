@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 import orjson
+from faust.exceptions import ConsumerNotStarted
 from faust.types import EventT
 
 from pipeline.clock import clock_from_settings
@@ -125,6 +126,9 @@ def register_digests(app: faust.App, worker: WorkerState, settings: Settings) ->
 
     @app.page("/digests")
     async def digests_page(web: Any, request: Any) -> Any:
-        return web.json(digests.summary())
+        try:
+            return web.json(digests.summary())
+        except ConsumerNotStarted:  # the table is read through the consumer, which starts after the web server
+            return web.json({"error": "the worker is starting: its digest table cannot be read yet"}, status=503)
 
     return digests

@@ -107,7 +107,8 @@ def replay(settings: Settings, n: int, seed: int) -> tuple[dict[int, int], list]
 
 
 def digest_of(worker: WorkerProcess, f: FilterRecord) -> dict[str, Any]:
-    return worker.get("/digests")[1]["filters"].get(f.id, {})
+    status, page = worker.get("/digests")
+    return page["filters"].get(f.id, {}) if status == 200 else {}  # 503 while the worker starts
 
 
 def wait_pending(worker: WorkerProcess, f: FilterRecord, n: int) -> None:
