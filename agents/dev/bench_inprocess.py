@@ -21,7 +21,7 @@ from pipeline.decode.wire import decode_record
 from pipeline.features.columns import COLUMNS
 from pipeline.features.dust import dust_map
 from pipeline.features.ingest import ingest
-from pipeline.features.micro_batch import ingest_batch
+from pipeline.features.micro_batch import columnar_reader, ingest_batch
 from pipeline.features.objects import NULL_COLUMNS, objects_row
 from pipeline.filters.bench import bench_filters as run_filter_bench
 from pipeline.filters.bench import format_bench
@@ -68,6 +68,13 @@ def timed_batches(name: str, messages: Sequence[bytes], step: Callable[[Sequence
     return Rate(name, len(messages), clock() - start, laps)
 
 
+def columnar_decode(messages: Sequence[bytes]) -> Any:
+    """The worker's first step alone: the fields features and lite records use, for a whole batch."""
+    reader = columnar_reader(bundled_codec(LATEST_SCHEMA_ID))
+    assert reader is not None
+    return reader.read([m[5:] for m in messages])
+
+
 def fastavro_decode(message: bytes) -> dict[str, Any]:
     """Plain full decoding as most Python brokers do it: the baseline to beat."""
     return fastavro.schemaless_reader(io.BytesIO(message[5:]), parsed_schema(int.from_bytes(message[1:5], "big")))
@@ -84,6 +91,7 @@ def bench_decode(n: int, seed: int) -> dict[str, Any]:
         timed("full decode, fastavro", messages, fastavro_decode),
         timed("full decode, cavro (the worker's decoder)", messages, decode_record),
         timed("decode + normalise + objects row", messages, lambda m: ingest(m, bundled_codec)),
+        timed_batches("columnar decode, the worker's fields", messages, columnar_decode),
         timed_batches("worker: columnar decode + objects columns", messages, lambda batch: ingest_batch(batch, bundled_codec)),
     ]
     return {"alerts": n, "mean_bytes": sum(map(len, messages)) / n, "rates": rates}
