@@ -7,8 +7,23 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .columnar_steps import (Blocks, BytesSkip, Collect, EnumSkip, ReadScalar, SimpleUnion, Sink, SkippedStrings, Skip, Step, StringSkip, TagRun,
-                             Union, VarintSkip, tag_table)
+from .columnar_steps import (
+    Blocks,
+    BytesSkip,
+    Collect,
+    EnumSkip,
+    ReadScalar,
+    SimpleUnion,
+    Sink,
+    Skip,
+    SkippedStrings,
+    Step,
+    StringSkip,
+    TagRun,
+    Union,
+    VarintSkip,
+    tag_table,
+)
 from .columnar_values import Kind
 
 PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
