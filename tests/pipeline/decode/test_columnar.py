@@ -13,7 +13,7 @@ import pytest
 
 from agents.dev.bench_columnar import worker_projection
 from pipeline.decode.avro_codec import AlertCodec, bundled_codec
-from pipeline.decode.columnar import ColumnarBatch, ColumnarReader, Unsupported
+from pipeline.decode.columnar import ColumnarBatch, ColumnarReader, Flat, Unsupported
 from pipeline.decode.schemas import parsed_schema
 from pipeline.decode.wire import iter_file_messages, wire_messages
 from pipeline.synthetic.alerts import synthetic_alerts
@@ -252,12 +252,95 @@ def test_alert_bodies_with_bad_bytes_are_not_ok() -> None:
     assert reader.read(bodies).ok.tolist() == [True, False, False, False, False, True]
 
 
-def test_corrupted_bodies_never_raise_and_what_is_ok_reads_as_cavro_decodes_it() -> None:
-    """Random bytes changed in good bodies: the reader may say ok only for bodies cavro decodes (but
-    for invalid UTF-8 in strings it skips), and then gives cavro's values."""
+MARK = "ZqZq"  # a string found once in a body, to make its bytes invalid UTF-8 in place
+
+
+def _bad_utf8(body: bytes) -> bytes:
+    assert body.count(MARK.encode()) == 1
+    return body.replace(MARK.encode(), b"Zq\xffq")
+
+
+@pytest.mark.parametrize("where", ["three", "note", "words", "key"])
+def test_invalid_utf8_in_a_skipped_string_is_not_ok(where: str) -> None:
+    """As cavro's full decode raises on it: in a top-level union, a nullable record, an array in
+    it, a map key."""
     codec, reader = _small()
+    record = {**_small_record(random.Random(2)), "three": "t", "tags": {}, "nested": {"a": 1, "note": "", "words": [], "deep": {}}}
+    if where == "three":
+        record["three"] = MARK
+    elif where == "key":
+        record["tags"] = {"k": 1.0, MARK: None}
+    elif where == "note":
+        record["nested"]["note"] = MARK
+    else:
+        record["nested"]["words"] = ["w", MARK]
+    body = codec.encode(record)
+    with pytest.raises(UnicodeDecodeError):
+        codec.decode(_bad_utf8(body))
+    batch = reader.read([body, _bad_utf8(body), body])
+    assert batch.ok.tolist() == [True, False, True]
+    assert batch.records["nested"].columns["a"][0].tolist()[::2] == [1, 1]
+
+
+def _rubin_record(t: Any) -> dict[str, Any]:
+    """A value for every field of a record of flat fields: nullable ones null."""
+    zero = {"double": 0.0, "float": 0.0, "long": 0, "int": 0, "string": "s", "boolean": False}
+    return {f["name"]: None if isinstance(f["type"], list) else zero[f["type"]] for f in t["fields"]}
+
+
+@pytest.mark.parametrize("where", ["observation_reason", "ssSource", "mpc_orbits"])
+def test_invalid_utf8_in_skipped_alert_strings_is_not_ok_and_non_ascii_text_is(where: str) -> None:
+    schema = parsed_schema(1100)
+    codec = bundled_codec(1100)
+    alert = codec.decode(_alert_body())
+    if where == "observation_reason":
+        alert[where] = MARK
+    else:
+        [t] = [f["type"][1] for f in schema["fields"] if f["name"] == where]
+        alert[where] = {**_rubin_record(t), "designation": MARK}
+    body, text = codec.encode(alert), codec.encode({**alert, "target_name": "Région ✓ 天"})
+    with pytest.raises(UnicodeDecodeError):
+        codec.decode(_bad_utf8(body))
+    reader = ColumnarReader(schema, worker_projection(schema))
+    assert reader.read([body, _bad_utf8(body), text, _bad_utf8(text)]).ok.tolist() == [True, False, True, False]
+
+
+def test_skipped_enum_index_outside_the_symbols_is_not_ok() -> None:
+    """cavro's full decode raises on index 3 of 3 symbols (and reads -1 as the last one: the reader
+    leaves that to cavro too)."""
+    schema = fastavro.parse_schema({"type": "record", "name": "r", "fields": [
+        {"name": "id", "type": "long"}, {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B", "C"]}}]})
+    bodies = [_varint(5) + _varint(e) for e in (0, 2, 3, -1)]
+    with pytest.raises(IndexError):
+        AlertCodec(schema).decode(bodies[2])
+    assert ColumnarReader(schema, {"id": None}).read(bodies).ok.tolist() == [True, True, False, False]
+
+
+def _kept(batch: ColumnarBatch, keep: np.ndarray) -> ColumnarBatch:
+    """The part of a batch that belongs to the bodies `keep` (ascending), renumbered from 0."""
+    renumber = np.cumsum(np.isin(np.arange(len(batch.ok)), keep)) - 1
+    records = {}
+    for name, flat in batch.records.items():
+        mine = np.isin(flat.owner, keep)
+        records[name] = Flat(renumber[flat.owner[mine]], {f: (v[mine], n[mine]) for f, (v, n) in flat.columns.items()})
+    return ColumnarBatch(batch.ok[keep], {name: (v[keep], n[keep]) for name, (v, n) in batch.scalars.items()}, records)
+
+
+@pytest.mark.parametrize("shape", ["small", "alert"])
+def test_corrupted_bodies_never_raise_and_cavro_decodes_what_is_ok_to_the_same_values(shape: str) -> None:
+    """Random bytes changed in good bodies: every body the reader calls ok is one cavro's full decode
+    reads without error (what OnDemandAlert.full relies on), to the values the reader gave."""
     rng = random.Random(3)
-    originals = [codec.encode(_small_record(rng)) for _ in range(200)]
+    if shape == "small":
+        codec, reader = _small()
+        projection, enums = SMALL_PROJECTION, {"e": ["A", "B", "C"]}
+        originals = [codec.encode(_small_record(rng)) for _ in range(200)]
+    else:
+        schema, codec = parsed_schema(1100), bundled_codec(1100)
+        projection, enums = worker_projection(schema), {}
+        reader = ColumnarReader(schema, projection)
+        alerts = [{**a, "target_name": rng.choice(["", "Région ✓", "field"])} for a in synthetic_alerts(100, 6)]
+        originals = [codec.encode(a) for a in alerts]
     compared = 0
     for _ in range(5):
         bodies = []
@@ -267,16 +350,10 @@ def test_corrupted_bodies_never_raise_and_what_is_ok_reads_as_cavro_decodes_it()
                 changed[rng.randrange(len(changed))] = rng.randrange(256)
             bodies.append(bytes(changed))
         batch = reader.read(bodies)
-        good = []
-        for body in (b for b, ok in zip(bodies, batch.ok) if ok):
-            try:
-                codec.decode(body)
-            except UnicodeDecodeError:
-                continue
-            good.append(body)
-        assert_matches(reader.read(good), [codec.decode(b) for b in good], SMALL_PROJECTION, {"e": ["A", "B", "C"]})
-        compared += len(good)
-    assert 300 < compared < 950
+        keep = np.flatnonzero(batch.ok)
+        assert_matches(_kept(batch, keep), [codec.decode(bodies[k]) for k in keep], projection, enums)
+        compared += len(keep)
+    assert 0.3 * 5 * len(originals) < compared < 0.95 * 5 * len(originals)
 
 
 def test_empty_batch() -> None:
