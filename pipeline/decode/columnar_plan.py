@@ -179,8 +179,8 @@ class Compiler:
         if None not in sizes:
             return TagRun([table])
         if all(s is not None or k in VARINTS | STRINGS for s, k in zip(sizes, kinds)):
-            tags = {kind: [2 * b for b, k in enumerate(kinds) if k == kind] for kind in ("bytes", "string")}
-            return SimpleUnion(table, [2 * b for b, k in enumerate(kinds) if k in VARINTS], tags["bytes"], tags["string"], self.strings)
+            return SimpleUnion(table, [2 * b for b, k in enumerate(kinds) if k in VARINTS],
+                               [(2 * b, k == "string") for b, k in enumerate(kinds) if k in STRINGS], self.strings)
         steps = {2 * b: self.skip(branch) for b, branch in enumerate(branches)}
         return Union(tag_table(dict.fromkeys(range(len(branches)), 1)), {tag: s for tag, s in steps.items() if s})
 

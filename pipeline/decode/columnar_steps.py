@@ -125,8 +125,7 @@ class SimpleUnion:
     one: ids and strings are mostly null); strings are noted for the UTF-8 check."""
     table: np.ndarray  # tag byte -> 1 + fixed size of its branch
     varint_tags: list[int]
-    bytes_tags: list[int]
-    string_tags: list[int]
+    length_tags: list[tuple[int, bool]]  # tag byte of a bytes or string branch, and whether it is a string
     strings: SkippedStrings
 
     def run(self, buf: np.ndarray, lanes: Lanes) -> None:
@@ -137,15 +136,12 @@ class SimpleUnion:
             sel = np.flatnonzero(tags == tag)
             if sel.size:
                 advance[sel] += varint_lengths(buf, pos[sel] + 1)
-        for tag in self.bytes_tags:
-            sel = np.flatnonzero(tags == tag)
-            if sel.size:
-                advance[sel] += string_widths(buf, pos[sel] + 1, lanes.end[sel])
-        for tag in self.string_tags:
+        for tag, string in self.length_tags:
             sel = np.flatnonzero(tags == tag)
             if sel.size:
                 widths = string_widths(buf, pos[sel] + 1, lanes.end[sel])
-                self.strings.note(lanes.ids[sel], pos[sel] + 1, widths)
+                if string:
+                    self.strings.note(lanes.ids[sel], pos[sel] + 1, widths)
                 advance[sel] += widths
         pos += advance
 

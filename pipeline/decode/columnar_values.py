@@ -100,9 +100,9 @@ def utf8_strings(batch: BatchBytes, start: np.ndarray, length: np.ndarray, use: 
 
 
 def invalid_utf8(batch: BatchBytes, at: np.ndarray) -> np.ndarray:
-    """Where the strings whose lengths are at positions `at` (read without error) are not valid
-    UTF-8: strings of ASCII bytes only (nearly all) are found in one pass over all their bytes,
-    only the others are decoded."""
+    """Where the strings whose lengths are at positions `at` (in bodies that are ok, so every length
+    is in bounds) are not valid UTF-8: strings of ASCII bytes only (nearly all) are found in one
+    pass over all their bytes, only the others are decoded."""
     length, width = read_varints(batch.buf, at)
     bad = np.zeros(len(at), dtype=bool)
     some = np.flatnonzero(length > 0)
