@@ -5,11 +5,14 @@ features use; cavro stays the full decoder, and the fallback for what this reade
 The schema is compiled once into steps (columnar_plan.py); `read` copies the bodies into one
 buffer and advances a position per body (or per array element, element j of every body at once)
 through them. A body is `ok` only if every read stayed valid and its position ended exactly at
-its end. Non-canonical encodings of union indexes (not one byte) count as not ok: the caller's
-cavro decode then decides. Strings that are skipped are not checked for valid UTF-8 (only the ones
-read are), and arrays in blocks with a negative count (followed by the block's byte size) are read
-as the Avro spec says, which cavro 1.0 does not do: so a body that is ok here may still fail
-cavro's full decode.
+its end, and every string in it (skipped or read; map keys too, but not `bytes`, such as cutouts)
+is valid UTF-8. So a body that is ok here is one cavro's full decode (pipeline/decode/on_demand.py,
+later, for the alerts a full-mode filter matched) decodes without error, to the same values.
+Where the two disagree the reader is the stricter, and a body it calls not ok goes to the caller's
+cavro decode, which decides: non-canonical encodings of union indexes (not one byte), ints read
+that are out of range, enum indexes outside the symbols, and arrays or maps in blocks with a
+negative count (followed by the block's byte size, as the Avro spec allows: cavro 1.0 does not
+skip that size, so it fails on them) all count as not ok.
 """
 from __future__ import annotations
 
@@ -70,6 +73,7 @@ class ColumnarReader:
             else:
                 steps += compiler.records(f["type"], self._projection[name] or [], self._records[name], name)
         self._steps = merged(steps)
+        self._strings = compiler.strings
         self._buffer = bytearray()
 
     def read(self, bodies: Sequence[bytes]) -> ColumnarBatch:
@@ -77,11 +81,12 @@ class ColumnarReader:
         end = np.cumsum(lengths)
         batch = BatchBytes(self._copy(bodies, end.tolist()))
         lanes = Lanes(end - lengths, end, np.arange(len(bodies), dtype=np.int64))
-        for sink in (self._scalars, *self._records.values()):
+        for sink in (self._scalars, *self._records.values(), self._strings):
             sink.clear()
         self._scalars.ids.append(lanes.ids)
         run_steps(self._steps, batch.buf, lanes)
         ok = lanes.pos == end
+        self._strings.check(batch, ok)
         scalars = _flat(self._scalars, [n for n, sub in self._projection.items() if sub is None], batch, ok)
         records = {name: _flat(sink, self._projection[name] or [], batch, ok) for name, sink in self._records.items()}
         return ColumnarBatch(ok, scalars.columns, records)

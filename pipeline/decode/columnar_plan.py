@@ -7,15 +7,31 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .columnar_steps import Blocks, BytesSkip, Collect, ReadScalar, SimpleUnion, Sink, Skip, Step, TagRun, Union, VarintSkip, tag_table
+from .columnar_steps import (
+    Blocks,
+    BytesSkip,
+    Collect,
+    EnumSkip,
+    ReadScalar,
+    SimpleUnion,
+    Sink,
+    Skip,
+    SkippedStrings,
+    Step,
+    StringSkip,
+    TagRun,
+    Union,
+    VarintSkip,
+    tag_table,
+)
 from .columnar_values import Kind
 
 PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
 NAMED = {"record", "error", "enum", "fixed"}
 COMPLEX = NAMED | {"array", "map"}
 SIZES = {"null": 0, "boolean": 1, "float": 4, "double": 8}
-VARINTS = {"int", "long", "enum"}
-STRINGS = {"string", "bytes"}
+VARINTS = {"int", "long"}
+STRINGS = {"string", "bytes"}  # skipped alike but for the UTF-8 check of strings
 SCALARS = {"boolean", "int", "long", "float", "double", "string", "enum"}
 MAX_UNION = 64  # union index bytes are read as one byte: 2 * index < 128
 
@@ -42,10 +58,12 @@ def merged(steps: list[Step]) -> list[Step]:
 
 
 class Compiler:
-    """Types of one writer schema (named types may be referenced by name) turned into steps."""
+    """Types of one writer schema (named types may be referenced by name) turned into steps; the
+    steps that skip strings note them in `strings`, for the reader to check their UTF-8."""
 
     def __init__(self, schema: Any) -> None:
         self.names: dict[str, dict[str, Any]] = {}
+        self.strings = SkippedStrings()
         self._open: set[str] = set()
         self._collect(schema, "")
 
@@ -139,15 +157,17 @@ class Compiler:
             return [Skip(size)] if size else []
         if kind in VARINTS:
             return [VarintSkip(kind != "long")]
+        if kind == "enum":
+            return [EnumSkip(len(t["symbols"]))]
         if kind in STRINGS:
-            return [BytesSkip()]
+            return [StringSkip(self.strings) if kind == "string" else BytesSkip()]
         if kind == "record":
             with self._inside(t):
                 return merged([step for f in t["fields"] for step in self.skip(f["type"])])
         if kind == "array":
             return [Blocks(self.skip(t["items"]), self._item_min(t["items"]))]
         if kind == "map":
-            return [Blocks([BytesSkip(), *self.skip(t["values"])], 1 + self.min_size(t["values"]))]
+            return [Blocks([StringSkip(self.strings), *self.skip(t["values"])], 1 + self.min_size(t["values"]))]
         return [self._union_skip(t)]
 
     def _union_skip(self, branches: list[Any]) -> Step:
@@ -160,7 +180,7 @@ class Compiler:
             return TagRun([table])
         if all(s is not None or k in VARINTS | STRINGS for s, k in zip(sizes, kinds)):
             return SimpleUnion(table, [2 * b for b, k in enumerate(kinds) if k in VARINTS],
-                               [2 * b for b, k in enumerate(kinds) if k in STRINGS])
+                               [(2 * b, k == "string") for b, k in enumerate(kinds) if k in STRINGS], self.strings)
         steps = {2 * b: self.skip(branch) for b, branch in enumerate(branches)}
         return Union(tag_table(dict.fromkeys(range(len(branches)), 1)), {tag: s for tag, s in steps.items() if s})
 

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .columnar_values import Kind
-from .columnar_wire import BAD, Lanes, read_varints, string_widths, varint_lengths, varint_widths
+from .columnar_values import Kind, invalid_utf8
+from .columnar_wire import BAD, BatchBytes, Lanes, read_varints, string_widths, varint_lengths, varint_widths
 
 
 class Step(Protocol):
@@ -55,10 +55,55 @@ class VarintSkip:
 
 
 class BytesSkip:
-    """A string or bytes value (cutouts): length-checked, never decoded."""
+    """A bytes value (cutouts): length-checked, never looked into."""
 
     def run(self, buf: np.ndarray, lanes: Lanes) -> None:
         lanes.pos += string_widths(buf, lanes.pos, lanes.end)
+
+
+@dataclass
+class SkippedStrings:
+    """Where the batch's skipped non-empty strings are (their bodies, and the positions of their
+    lengths), to check their UTF-8 once the bodies' ends are known, as cavro's full decode would."""
+    parts: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def note(self, ids: np.ndarray, pos: np.ndarray, widths: np.ndarray) -> None:
+        sel = np.flatnonzero(widths > 1)  # 1: the empty string (invalid ones are BAD, and so > 1)
+        if sel.size:
+            self.parts.append((ids[sel], pos[sel]))
+
+    def check(self, batch: BatchBytes, ok: np.ndarray) -> None:
+        """Marks the ok bodies with a string that is not valid UTF-8 as not ok."""
+        if not self.parts:
+            return
+        ids = np.concatenate([i for i, _ in self.parts])
+        at = np.concatenate([p for _, p in self.parts])
+        use = np.flatnonzero(ok[ids])
+        ok[ids[use[invalid_utf8(batch, at[use])]]] = False
+
+    def clear(self) -> None:
+        self.parts.clear()
+
+
+@dataclass
+class StringSkip:
+    """A string nobody wants: length-checked now, noted for the UTF-8 check."""
+    strings: SkippedStrings
+
+    def run(self, buf: np.ndarray, lanes: Lanes) -> None:
+        widths = string_widths(buf, lanes.pos, lanes.end)
+        self.strings.note(lanes.ids, lanes.pos, widths)
+        lanes.pos += widths
+
+
+@dataclass
+class EnumSkip:
+    """An enum nobody wants: an index outside its symbols is BAD (cavro's full decode raises)."""
+    symbols: int
+
+    def run(self, buf: np.ndarray, lanes: Lanes) -> None:
+        index, widths = read_varints(buf, lanes.pos)
+        lanes.pos += widths + ((index < 0) | (index >= self.symbols)) * BAD
 
 
 @dataclass
@@ -75,12 +120,13 @@ class TagRun:
 
 @dataclass
 class SimpleUnion:
-    """A union whose branches are each fixed-size, one varint or one string/bytes (some not fixed):
+    """A union whose branches are each fixed-size, one int/long or one string/bytes (some not fixed):
     one table lookup for all lanes, then the lengths of the variable values (for the lanes that have
-    one: ids and strings are mostly null)."""
+    one: ids and strings are mostly null); strings are noted for the UTF-8 check."""
     table: np.ndarray  # tag byte -> 1 + fixed size of its branch
     varint_tags: list[int]
-    bytes_tags: list[int]
+    length_tags: list[tuple[int, bool]]  # tag byte of a bytes or string branch, and whether it is a string
+    strings: SkippedStrings
 
     def run(self, buf: np.ndarray, lanes: Lanes) -> None:
         pos = lanes.pos
@@ -90,10 +136,13 @@ class SimpleUnion:
             sel = np.flatnonzero(tags == tag)
             if sel.size:
                 advance[sel] += varint_lengths(buf, pos[sel] + 1)
-        for tag in self.bytes_tags:
+        for tag, string in self.length_tags:
             sel = np.flatnonzero(tags == tag)
             if sel.size:
-                advance[sel] += string_widths(buf, pos[sel] + 1, lanes.end[sel])
+                widths = string_widths(buf, pos[sel] + 1, lanes.end[sel])
+                if string:
+                    self.strings.note(lanes.ids[sel], pos[sel] + 1, widths)
+                advance[sel] += widths
         pos += advance
 
 
@@ -116,9 +165,10 @@ class Union:
 
 @dataclass
 class Blocks:
-    """An array or map (whose items begin with the key): blocks of `count` items, a negative count
-    followed by the block's byte size, a zero count at the end. Element j of every lane that has
-    one is read in one pass of the item steps."""
+    """An array or map (whose items begin with the key): blocks of `count` items, a zero count at
+    the end. A negative count (which the Avro spec follows with the block's byte size) is BAD:
+    cavro 1.0 does not skip that size, so its full decode of such a body fails. Element j of every
+    lane that has one is read in one pass of the item steps."""
     item: list[Step]
     min_item: int  # fewest bytes an item takes (>= 1): bounds a count by the bytes left
 
@@ -148,10 +198,6 @@ class Blocks:
         """Item count of the block header at each position (0 at the end or when invalid); advances pos."""
         count, width = read_varints(buf, pos)
         pos += width
-        negative = count < 0
-        if negative.any():
-            count = np.where(negative, -count, count)  # -(min int64) stays negative: caught below
-            pos += negative * varint_lengths(buf, pos)
         bad = (count < 0) | (count > (end - pos) // self.min_item)
         if bad.any():
             pos += bad * BAD

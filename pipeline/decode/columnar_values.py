@@ -99,6 +99,24 @@ def utf8_strings(batch: BatchBytes, start: np.ndarray, length: np.ndarray, use: 
     return out, bad
 
 
+def invalid_utf8(batch: BatchBytes, at: np.ndarray) -> np.ndarray:
+    """Where the strings whose lengths are at positions `at` (in bodies that are ok, so every length
+    is in bounds) are not valid UTF-8: strings of ASCII bytes only (nearly all) are found in one
+    pass over all their bytes, only the others are decoded."""
+    length, width = read_varints(batch.buf, at)
+    bad = np.zeros(len(at), dtype=bool)
+    some = np.flatnonzero(length > 0)
+    if not some.size:
+        return bad
+    start, length = at[some] + width[some], length[some]
+    first = np.cumsum(length) - length  # where each string begins in the joined bytes
+    high = batch.buf[np.arange(int(first[-1] + length[-1])) + np.repeat(start - first, length)] >= 0x80
+    if high.any():
+        for k in np.flatnonzero(np.logical_or.reduceat(high, first)).tolist():
+            bad[some[k]] = _decode(bytes(batch.data[start[k]:start[k] + length[k]]))[1]
+    return bad
+
+
 def _decode(raw: bytes) -> tuple[str | None, bool]:
     try:
         return raw.decode("utf-8"), False
