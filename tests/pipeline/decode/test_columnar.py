@@ -11,7 +11,7 @@ import fastavro
 import numpy as np
 import pytest
 
-from agents.dev.bench_columnar import worker_projection
+from pipeline.features.micro_batch import WORKER_PROJECTION
 from pipeline.decode.avro_codec import AlertCodec, bundled_codec
 from pipeline.decode.columnar import ColumnarBatch, ColumnarReader, Flat, Unsupported
 from pipeline.decode.schemas import parsed_schema
@@ -68,7 +68,7 @@ def assert_matches(batch: ColumnarBatch, records: list[dict[str, Any]], projecti
 
 def _read_alerts(bodies: list[bytes], schema_id: int = 1100) -> None:
     schema = parsed_schema(schema_id)
-    projection = worker_projection(schema)
+    projection = WORKER_PROJECTION
     codec = bundled_codec(schema_id)
     assert_matches(ColumnarReader(schema, projection).read(bodies), [codec.decode(b) for b in bodies], projection)
 
@@ -218,7 +218,7 @@ def _alert_body() -> bytes:
 def test_every_prefix_of_a_body_is_not_ok_and_the_whole_body_is() -> None:
     body = _alert_body()
     schema = parsed_schema(1100)
-    batch = ColumnarReader(schema, worker_projection(schema)).read([body[:k] for k in range(len(body) + 1)])
+    batch = ColumnarReader(schema, WORKER_PROJECTION).read([body[:k] for k in range(len(body) + 1)])
     assert not batch.ok[:-1].any() and batch.ok[-1]
 
 
@@ -245,7 +245,7 @@ def test_bad_bodies_are_not_ok_and_do_not_disturb_good_ones() -> None:
 def test_alert_bodies_with_bad_bytes_are_not_ok() -> None:
     body = _alert_body()
     schema = parsed_schema(1100)
-    reader = ColumnarReader(schema, worker_projection(schema))
+    reader = ColumnarReader(schema, WORKER_PROJECTION)
     flipped = bytearray(body)
     flipped[len(_varint(bundled_codec(1100).decode(body)["diaSourceId"]))] = 8  # observation_reason's union index
     bodies = [body, bytes(flipped), body + b"\x00", random.Random(3).randbytes(len(body)), b"", body]
@@ -301,7 +301,7 @@ def test_invalid_utf8_in_skipped_alert_strings_is_not_ok_and_non_ascii_text_is(w
     body, text = codec.encode(alert), codec.encode({**alert, "target_name": "Région ✓ 天"})
     with pytest.raises(UnicodeDecodeError):
         codec.decode(_bad_utf8(body))
-    reader = ColumnarReader(schema, worker_projection(schema))
+    reader = ColumnarReader(schema, WORKER_PROJECTION)
     assert reader.read([body, _bad_utf8(body), text, _bad_utf8(text)]).ok.tolist() == [True, False, True, False]
 
 
@@ -337,7 +337,7 @@ def test_corrupted_bodies_never_raise_and_cavro_decodes_what_is_ok_to_the_same_v
         originals = [codec.encode(_small_record(rng)) for _ in range(200)]
     else:
         schema, codec = parsed_schema(1100), bundled_codec(1100)
-        projection, enums = worker_projection(schema), {}
+        projection, enums = WORKER_PROJECTION, {}
         reader = ColumnarReader(schema, projection)
         alerts = [{**a, "target_name": rng.choice(["", "Région ✓", "field"])} for a in synthetic_alerts(100, 6)]
         originals = [codec.encode(a) for a in alerts]
