@@ -11,11 +11,11 @@ import fastavro
 import numpy as np
 import pytest
 
-from pipeline.features.micro_batch import WORKER_PROJECTION
 from pipeline.decode.avro_codec import AlertCodec, bundled_codec
 from pipeline.decode.columnar import ColumnarBatch, ColumnarReader, Flat, Unsupported
 from pipeline.decode.schemas import parsed_schema
 from pipeline.decode.wire import iter_file_messages, wire_messages
+from pipeline.features.micro_batch import WORKER_PROJECTION
 from pipeline.synthetic.alerts import synthetic_alerts
 from schemas import SAMPLES
 
