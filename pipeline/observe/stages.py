@@ -14,7 +14,8 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-# the worker's stages in the order an alert meets them; `bookkeeping`: offsets, acks, stats, latency, quota
+# the worker's stages in the order an alert meets them; `produce`: a record's quota check and handing it to the producer;
+# `bookkeeping`: offsets, acks, stats, latency
 STAGES = ("decode", "features", "context", "filters", "payloads", "produce", "bookkeeping")
 
 
