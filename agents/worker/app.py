@@ -20,6 +20,7 @@ import faust
 
 from agents.kafka.compacted import CompactedReader
 from agents.kafka.connection import KafkaConnection
+from agents.kafka.partitioner import RememberingPartitioner
 from pipeline.context.areas import MAX_AREA_FILE_BYTES
 from pipeline.context.sources_stage import ContextInputs, builtin_classifier, catalogue_paths
 from pipeline.context.watchlist_limits import MAX_FILE_BYTES
@@ -72,6 +73,7 @@ def faust_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         # second record for the same partition then waited for a broker round trip: 1,285 -> 1,462
         # alerts/s with two workers (bench pipeline, 1,000 filters).
         producer_max_batch_size=settings.max_message_bytes,
+        producer_partitioner=RememberingPartitioner(),  # Kafka's default partitions, each alert's key hashed once, not per record
         consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
         stream_buffer_maxsize=BUFFERED_BATCHES * settings.batch_size,
         broker_credentials=kafka.faust_credentials,
