@@ -115,6 +115,7 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     context = worker.context_inputs.stage(builtin_classifier(catalogue_paths(settings.context_catalogues), settings.sherlock_cache_objects))
     context.sources.extend(worker.watchlists.sources)  # watchlist_hits, area_hits
     worker.stats.context_cost = context.cost_per_alert
+    worker.stats.stages.count_gc()
     digests = register_digests(app, worker, settings)
     metrics = register_metrics(app, worker, digests)
     annotating = AnnotationState(settings, worker.registry)

@@ -8,6 +8,7 @@ minus the sum of the stages.
 """
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
@@ -40,6 +41,18 @@ class StageClock:
     def __init__(self, now: Callable[[], float] = time.thread_time) -> None:
         self.now = now
         self.seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self.gc_seconds = 0.0  # the garbage collector's runs: already inside the stages' time, shown apart
+        self._gc_started = 0.0
+
+    def count_gc(self) -> None:
+        """Also count the garbage collector's CPU time (a worker's, once: the callback stays registered)."""
+        gc.callbacks.append(self._gc_phase)
+
+    def _gc_phase(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = self.now()
+        else:
+            self.gc_seconds += self.now() - self._gc_started
 
     def add(self, name: str, seconds: float) -> None:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds

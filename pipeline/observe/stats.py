@@ -73,4 +73,5 @@ class WorkerStats:
             # CPU per alert by stage; the totals let a benchmark take the difference over its own window
             "stage_cpu_ms_per_alert": self.stages.ms_per_alert(self.alerts),
             "stage_cpu_seconds": {name: round(s, 6) for name, s in self.stages.seconds.items()},
+            "gc_cpu_seconds": round(self.stages.gc_seconds, 6),
         }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -106,3 +107,16 @@ def test_the_default_clock_is_this_threads_cpu_not_wall_time() -> None:
         asyncio.run(asyncio.sleep(0.05))  # waiting costs (almost) no CPU
     assert clock.seconds["filters"] > 0
     assert clock.seconds["context"] < 0.04
+
+
+def test_garbage_collections_are_counted_apart() -> None:
+    ticks = iter(range(0, 10_000))
+    clock = StageClock(lambda: float(next(ticks)))  # one second per reading: a collection spans one
+    clock.count_gc()
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(clock._gc_phase)
+    assert clock.gc_seconds >= 1.0 and clock.gc_seconds.is_integer()  # the collection, and any the test's own allocations caused
+    assert clock.seconds["decode"] == 0.0, "a collection is not a stage of its own"
+    assert WorkerStats(stages=clock).summary()["gc_cpu_seconds"] == clock.gc_seconds
