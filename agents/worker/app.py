@@ -9,6 +9,7 @@ per-batch work is `batch.BatchProcessor`; this module builds it and feeds it Fau
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import socket
@@ -154,6 +155,12 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     @app.agent(alerts, name="ingest")
     async def ingest_alerts(stream: faust.StreamT) -> None:
         unconfirmed = Unconfirmed(int(settings.max_unconfirmed_mb * 1024 * 1024))
+        await worker.reader.loaded.wait()
+        await worker.watchlists.ready.wait()
+        # What is loaded by now (filters, context, Faust: millions of objects) lives as long as the worker: kept out of
+        # the cycle collector's walks (still freed by reference counting), its full collections stop re-reading it each
+        # time a batch's alerts reach the oldest generation. bench pipeline: garbage collection 0.129 -> 0.045 ms/alert.
+        gc.freeze()
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             await worker.reader.loaded.wait()  # never check an alert against a partial filter set
             await worker.watchlists.ready.wait()  # nor against watchlists and areas read but not yet indexed
