@@ -37,7 +37,8 @@ from pipeline.synthetic.catalogue import write_synthetic_catalogue
 from . import bench_inprocess as benchmarks
 from .bench_context import random_sky
 from .broker import broker_for
-from .proc_stats import cpu_seconds
+from .proc_stats import cpu_seconds, rss_mb
+from .stage_table import StageTable
 from .worker_process import WorkerProcess
 
 
@@ -177,15 +178,18 @@ def run_pipeline_bench(settings: Settings, n_alerts: int, n_filters: int, worker
             for p in procs:
                 p.wait_ready(timeout=120)
             pids = [p.process.pid for p in procs] + [broker_pid, os.getpid()]  # type: ignore[union-attr]
+            stats_before = [p.stats() for p in procs]
             cpu_before, wall_before = [cpu_seconds(pid) for pid in pids], time.monotonic()
             if not backlog:
                 print(f"{workers} worker(s) ready; sending alerts, {schedule.describe()} ...", flush=True)
                 ends, stamps = asyncio.run(send_alerts(kafka, settings.alert_topic, messages, schedule))
             wait_processed(procs, n_alerts, timeout=600)
             cpu = CpuUse([cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before)], time.monotonic() - wall_before)
+            stages = StageTable.between(stats_before, [p.stats() for p in procs], cpu.seconds[:workers])
             for p in procs:
                 p.wait_caught_up(settings.alert_topic, ends, timeout=120)
             stats = [p.stats() for p in procs]
+            memory = [(rss_mb(pid), rss_mb(pid, "VmHWM")) for pid in pids[:workers]]
         finally:
             for p in procs:
                 p.stop()
@@ -198,6 +202,9 @@ def run_pipeline_bench(settings: Settings, n_alerts: int, n_filters: int, worker
         latencies = asyncio.run(output_latencies(kafka, settings.topic_prefix, sent_ms, produced))
         print_report(n_alerts, n_filters, workers, schedule, processed, produced, last - first, latencies, decode_rates)
         print(cpu.describe())
+        print("\n".join(stages.lines()))
+        for i, (rss, peak) in enumerate(memory):
+            print(f"  memory, worker {i}: RSS {rss:,.0f} MB at the end, peak {peak:,.0f} MB (VmRSS, VmHWM)")
         for i, s in enumerate(stats):
             print(f"  context cost, worker {i} /stats: " + ", ".join(f"{name} {ms:.4f} ms" for name, ms in s["context_ms_per_alert"].items())
                   + f" per alert (catalogue: {catalogue_sources:,} random sources + the alerts' hosts)")

@@ -9,6 +9,7 @@ per-batch work is `batch.BatchProcessor`; this module builds it and feeds it Fau
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import socket
@@ -20,6 +21,7 @@ import faust
 
 from agents.kafka.compacted import CompactedReader
 from agents.kafka.connection import KafkaConnection
+from agents.kafka.partitioner import RememberingPartitioner
 from pipeline.context.areas import MAX_AREA_FILE_BYTES
 from pipeline.context.sources_stage import ContextInputs, builtin_classifier, catalogue_paths
 from pipeline.context.watchlist_limits import MAX_FILE_BYTES
@@ -72,6 +74,7 @@ def faust_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
         # second record for the same partition then waited for a broker round trip: 1,285 -> 1,462
         # alerts/s with two workers (bench pipeline, 1,000 filters).
         producer_max_batch_size=settings.max_message_bytes,
+        producer_partitioner=RememberingPartitioner(),  # Kafka's default partitions, each alert's key hashed once, not per record
         consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
         stream_buffer_maxsize=BUFFERED_BATCHES * settings.batch_size,
         broker_credentials=kafka.faust_credentials,
@@ -113,6 +116,7 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     context = worker.context_inputs.stage(builtin_classifier(catalogue_paths(settings.context_catalogues), settings.sherlock_cache_objects))
     context.sources.extend(worker.watchlists.sources)  # watchlist_hits, area_hits
     worker.stats.context_cost = context.cost_per_alert
+    worker.stats.stages.count_gc()
     digests = register_digests(app, worker, settings)
     metrics = register_metrics(app, worker, digests)
     annotating = AnnotationState(settings, worker.registry)
@@ -151,6 +155,12 @@ def create_app(settings: Settings, kafka: KafkaConnection) -> faust.App:
     @app.agent(alerts, name="ingest")
     async def ingest_alerts(stream: faust.StreamT) -> None:
         unconfirmed = Unconfirmed(int(settings.max_unconfirmed_mb * 1024 * 1024))
+        await worker.reader.loaded.wait()
+        await worker.watchlists.ready.wait()
+        # What is loaded by now (filters, context, Faust: millions of objects) lives as long as the worker: kept out of
+        # the cycle collector's walks (still freed by reference counting), its full collections stop re-reading it each
+        # time a batch's alerts reach the oldest generation. bench pipeline: garbage collection 0.129 -> 0.045 ms/alert.
+        gc.freeze()
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             await worker.reader.loaded.wait()  # never check an alert against a partial filter set
             await worker.watchlists.ready.wait()  # nor against watchlists and areas read but not yet indexed

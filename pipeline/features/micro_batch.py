@@ -12,7 +12,8 @@ cannot read, goes the per-message way (`decode_message`), which gives the alert 
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -45,6 +46,7 @@ WORKER_PROJECTION: dict[str, tuple[str, ...] | None] = {
 }
 
 
+Timer = Callable[[str], AbstractContextManager[Any]]  # stage name -> a context that times the block
 Part = tuple[list[int], list[Ingested], dict[str, Column] | None]  # message indices, their items, their columns
 
 
@@ -83,8 +85,13 @@ def columnar_reader(codec: AlertCodec) -> ColumnarReader | None:
         return None
 
 
-def ingest_batch(messages: Sequence[bytes | None], schemas: SchemaLookup) -> IngestedBatch:
-    """Decode and compute features for a micro-batch (see the module docstring)."""
+def _untimed(stage: str) -> AbstractContextManager[Any]:
+    return nullcontext()
+
+
+def ingest_batch(messages: Sequence[bytes | None], schemas: SchemaLookup, timed: Timer = _untimed) -> IngestedBatch:
+    """Decode and compute features for a micro-batch (see the module docstring); `timed(stage)` wraps
+    the "decode" and "features" work (the worker's `StageClock.timed`)."""
     groups: dict[int, list[int]] = {}
     one_by_one: list[int] = []
     out = IngestedBatch()
@@ -101,34 +108,35 @@ def ingest_batch(messages: Sequence[bytes | None], schemas: SchemaLookup) -> Ing
             groups.setdefault(schema_id, []).append(i)
     parts: list[Part] = []
     for schema_id, indices in groups.items():
-        fast, slow = _read_group(schema_id, indices, messages, schemas)
+        fast, slow = _read_group(schema_id, indices, messages, schemas, timed)
         parts.append(fast)
         one_by_one.extend(slow)
-    parts.append(_one_by_one(sorted(one_by_one), messages, schemas, out.bad))
+    parts.append(_one_by_one(sorted(one_by_one), messages, schemas, out.bad, timed))
     _merge(parts, out)
     return out
 
 
 def _read_group(schema_id: int, indices: list[int], messages: Sequence[bytes | None],
-                schemas: SchemaLookup) -> tuple[Part, list[int]]:
+                schemas: SchemaLookup, timed: Timer) -> tuple[Part, list[int]]:
     """The columnar way for messages of one schema; returns its part and the messages it left to the per-message way."""
-    codec = schemas(schema_id)
-    reader = columnar_reader(codec)
-    assert reader is not None
-    batch = reader.read([memoryview(messages[i])[5:] for i in indices])  # type: ignore[index]
-    good = np.flatnonzero(batch.ok)
-    slow = [indices[j] for j in np.flatnonzero(~batch.ok)]
-    kept = [indices[j] for j in good]
-    history, lite, object_ids = _history(batch, good)
-    source_ids = batch.scalars["diaSourceId"][0][good].tolist()
-    summaries = _summaries(history)
-    alerts = [OnDemandAlert(source_id, schema_id, object_id, summary, lite, k, _decoder(messages[i], schemas))  # type: ignore[arg-type]
-              for k, (i, source_id, object_id, summary) in enumerate(zip(kept, source_ids, object_ids, summaries))]
-    try:
-        columns = objects_columns(history)
-    except Exception:  # noqa: BLE001 - a feature bug: find the alerts that raise it, one by one
-        return ([], [], {}), slow + kept
-    rows = rows_from_columns(columns, history.has_dia_object)
+    with timed("decode"):
+        reader = columnar_reader(schemas(schema_id))
+        assert reader is not None
+        batch = reader.read([memoryview(messages[i])[5:] for i in indices])  # type: ignore[index]
+        good = np.flatnonzero(batch.ok)
+        slow = [indices[j] for j in np.flatnonzero(~batch.ok)]
+        kept = [indices[j] for j in good]
+        history, lite, object_ids = _history(batch, good)
+        source_ids = batch.scalars["diaSourceId"][0][good].tolist()
+        summaries = _summaries(history)
+        alerts = [OnDemandAlert(source_id, schema_id, object_id, summary, lite, k, _decoder(messages[i], schemas))  # type: ignore[arg-type]
+                  for k, (i, source_id, object_id, summary) in enumerate(zip(kept, source_ids, object_ids, summaries))]
+    with timed("features"):
+        try:
+            columns = objects_columns(history)
+        except Exception:  # noqa: BLE001 - a feature bug: find the alerts that raise it, one by one
+            return ([], [], {}), slow + kept
+        rows = rows_from_columns(columns, history.has_dia_object)
     return (kept, [Ingested(alert, row) for alert, row in zip(alerts, rows)], columns), slow
 
 
@@ -137,14 +145,20 @@ def _decoder(message: bytes, schemas: SchemaLookup):  # noqa: ANN202 - a closure
 
 
 def _one_by_one(indices: list[int], messages: Sequence[bytes | None], schemas: SchemaLookup,
-                bad: list[tuple[int, DecodeError]]) -> Part:
+                bad: list[tuple[int, DecodeError]], timed: Timer) -> Part:
     """The per-message way: decode each, then features for those decoded, alone if the batch's raise."""
     decoded: list[tuple[int, Alert]] = []
-    for i in indices:
-        try:
-            decoded.append((i, decode_message(messages[i] or b"", schemas)))
-        except DecodeError as error:
-            bad.append((i, error))
+    with timed("decode"):
+        for i in indices:
+            try:
+                decoded.append((i, decode_message(messages[i] or b"", schemas)))
+            except DecodeError as error:
+                bad.append((i, error))
+    with timed("features"):
+        return _features_one_by_one(decoded, bad)
+
+
+def _features_one_by_one(decoded: list[tuple[int, Alert]], bad: list[tuple[int, DecodeError]]) -> Part:
     try:
         history = History.from_alerts([alert for _, alert in decoded])
         columns = objects_columns(history)

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .stages import StageClock
+
 LATENCY_SAMPLES = 20_000
 
 
@@ -37,6 +39,8 @@ class WorkerStats:
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
     # seconds per alert of each context source so far (the worker's ContextStage.cost_per_alert)
     context_cost: Callable[[], dict[str, float]] = dict
+    # CPU time of each stage of the batches (the BatchProcessor's clock)
+    stages: StageClock = field(default_factory=StageClock)
 
     def delivered(self, alert_timestamps: list[float], now: float) -> None:
         self.latencies.extend(now - t for t in alert_timestamps)
@@ -66,4 +70,8 @@ class WorkerStats:
             "latency_seconds": self.latency_percentiles(),
             "last_object": self.last_object,
             "context_ms_per_alert": {name: round(s * 1000, 4) for name, s in self.context_cost().items()},
+            # CPU per alert by stage; the totals let a benchmark take the difference over its own window
+            "stage_cpu_ms_per_alert": self.stages.ms_per_alert(self.alerts),
+            "stage_cpu_seconds": {name: round(s, 6) for name, s in self.stages.seconds.items()},
+            "gc_cpu_seconds": round(self.stages.gc_seconds, 6),
         }

@@ -149,6 +149,20 @@ async def test_a_failed_delivery_leaves_the_batch_unreleased_and_stops_the_worke
     assert h.latencies == []
 
 
+async def test_when_every_delivery_fails_the_worker_stops_once_and_no_failure_is_left_to_be_logged_as_never_retrieved() -> None:
+    h = harness(plain())
+    events = events_of(list(synthetic_messages(4, seed=3)))
+    release, _ = await h.batches.process(events)
+    for i, delivery in enumerate(h.producer.deliveries):
+        delivery.set_exception(RuntimeError(f"request {i} timed out"))
+    await asyncio.wait_for(release, 1)
+    assert [str(e) for e in h.crashes] == ["request 0 timed out"]
+    assert not any(e.acked for e in events)
+    await asyncio.sleep(0)  # the other deliveries' callbacks run
+    # asyncio logs "Future exception was never retrieved" for each future freed with this flag set
+    assert not any(delivery._log_traceback for delivery in h.producer.deliveries)
+
+
 async def test_a_bad_message_is_dead_lettered_with_why_and_the_others_still_produce() -> None:
     h = harness(plain(), auto=True)
     good = list(synthetic_messages(3, seed=8))

@@ -11,6 +11,7 @@ from agents.dev.worker_process import WorkerProcess
 from agents.kafka.admin import ensure_topics, group_progress, read_records
 from agents.kafka.topology import core_topics
 from pipeline.decode import dead_letter
+from pipeline.observe.stages import STAGES
 from pipeline.synthetic.alerts import synthetic_messages
 from tests.conftest import connection
 
@@ -55,6 +56,9 @@ def test_thousand_alerts_and_ten_corrupt(settings, tmp_path: Path) -> None:
     assert status == 0, (tmp_path / "worker.log").read_text()[-3000:]
     assert stats["alerts_processed"] == 1000
     assert stats["dead_lettered"] == 10
+    stage_ms = stats["stage_cpu_ms_per_alert"]
+    assert list(stage_ms) == list(STAGES), "/stats shows the CPU of every stage"
+    assert stage_ms["decode"] > 0 and stage_ms["features"] > 0 and stage_ms["produce"] > 0  # the dead letters were produced
 
     records = asyncio.run(read_records(connection(settings), settings.dead_letter_topic, expected=11, timeout=5))
     assert len(records) == 10

@@ -405,7 +405,8 @@ def test_other_workers_counters_are_combined_and_own_are_ignored() -> None:
     key, value = theirs.publication()
     assert not theirs.dirty
     assert key == b"theirs|2025-06-01"
-    assert orjson.loads(value)["filters"]["f"]["bytes"] == 700
+    assert orjson.loads(value)["filters"]["f"] == {"matches": 2, "records": 1, "bytes": 700, "rejected_records": 1, "rejected_bytes": 400,
+                                                   "too_large": 0, "last_record": clock.now}
 
     mine.apply(key, value)
     assert mine.used_bytes("f") == 700
