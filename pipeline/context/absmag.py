@@ -28,9 +28,14 @@ def distance_modulus(sherlock_row: dict[str, Any]) -> float | None:
     return None
 
 
+def applies(sherlock_row: dict[str, Any] | None) -> bool:
+    """Whether Lasair gives an absolute magnitude for this classification at all (before reading any source)."""
+    return sherlock_row is not None and sherlock_row.get("classification") in ABSMAG_CLASSIFICATIONS
+
+
 def abs_mag(dia_sources: Iterable[dict[str, Any]], sherlock_row: dict[str, Any] | None, ebv: float | None) -> tuple[float | None, float | None]:
     """(absMag, absMagMJD) from diaSources with psfFlux (nJy), band and midpointMjdTai; (None, None) when it does not apply."""
-    if not sherlock_row or sherlock_row.get("classification") not in ABSMAG_CLASSIFICATIONS:
+    if not applies(sherlock_row):
         return None, None
     mu = distance_modulus(sherlock_row)
     if mu is None:

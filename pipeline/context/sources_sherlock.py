@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipeline.features.ingest import Ingested
-from .absmag import abs_mag
+from .absmag import abs_mag, applies
 from .sherlock import ContextClassifier, object_position
 from .sherlock_external import ExternalRows
 from .stage import Rows
@@ -39,6 +39,6 @@ class SherlockSource:
             object_id = item.alert.diaObjectId
             row = self.external.choose(object_id, builtin.get(object_id)) if object_id is not None else None
             per_alert.append([row] if row is not None else [])
-            if row is not None and item.row is not None:
+            if item.row is not None and applies(row):  # the light curve is read only then
                 item.row["absMag"], item.row["absMagMJD"] = abs_mag(item.alert.lite()["diaSourcesList"], row, item.row.get("ebv"))
         return {SHERLOCK_CLASSIFICATIONS.name: per_alert}

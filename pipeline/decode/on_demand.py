@@ -7,12 +7,14 @@ It answers every question an `Alert` answers, with the same values.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from .alert import LITE_FORCED_FIELDS, LITE_SOURCE_FIELDS, Alert
+from .avro_codec import AlertCodec
+from .wire import decode_message
 
 Column = tuple[np.ndarray, np.ndarray]  # values, NULL mask
 
@@ -60,24 +62,29 @@ class LiteLists:
 
 
 class OnDemandAlert:
-    """An alert whose ids and lite part come from its batch's columns; the rest is decoded when first read."""
+    """An alert whose ids and lite part come from its batch's columns; the rest is decoded (with cavro)
+    when first read: reading every field of the few alerts of a batch that need it, columnar, costs
+    more than cavro does (numpy's per-call cost over ~200 fields is not shared by enough alerts)."""
 
-    __slots__ = ("diaSourceId", "schema_id", "diaObjectId", "object_summary", "_lite", "_index", "_decode", "_full")
+    __slots__ = ("diaSourceId", "schema_id", "diaObjectId", "object_summary", "message", "codec",
+                 "_lite", "_index", "_full", "_lite_part")
 
     def __init__(self, dia_source_id: int, schema_id: int | None, dia_object_id: int | None, object_summary: dict[str, Any] | None,
-                 lite: LiteLists, index: int, decode: Callable[[], Alert]) -> None:
+                 lite: LiteLists, index: int, message: bytes, codec: AlertCodec) -> None:
         self.diaSourceId = dia_source_id
         self.schema_id = schema_id
         self.diaObjectId = dia_object_id
         self.object_summary = object_summary  # as Alert.object_summary
-        self._lite, self._index, self._decode = lite, index, decode
+        self.message, self.codec = message, codec  # the wire-format message and the codec of its schema
+        self._lite, self._index = lite, index
         self._full: Alert | None = None
+        self._lite_part: dict[str, Any] | None = None
 
     @property
     def full(self) -> Alert:
-        """The whole alert, decoded once."""
+        """The whole alert, decoded once with cavro."""
         if self._full is None:
-            self._full = self._decode()
+            self._full = decode_message(self.message, lambda _: self.codec)
         return self._full
 
     @property
@@ -105,7 +112,10 @@ class OnDemandAlert:
         return self.full.diaSource
 
     def lite(self) -> dict[str, Any]:
-        return self._lite.alert(self._index)
+        """As `Alert.lite`, from the batch's columns; made once (context sources and lite records both read it)."""
+        if self._lite_part is None:
+            self._lite_part = self._lite.alert(self._index)
+        return self._lite_part
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.full.to_json_dict()

@@ -120,7 +120,8 @@ def _read_group(schema_id: int, indices: list[int], messages: Sequence[bytes | N
                 schemas: SchemaLookup, timed: Timer) -> tuple[Part, list[int]]:
     """The columnar way for messages of one schema; returns its part and the messages it left to the per-message way."""
     with timed("decode"):
-        reader = columnar_reader(schemas(schema_id))
+        codec = schemas(schema_id)
+        reader = columnar_reader(codec)
         assert reader is not None
         batch = reader.read([memoryview(messages[i])[5:] for i in indices])  # type: ignore[index]
         good = np.flatnonzero(batch.ok)
@@ -129,7 +130,7 @@ def _read_group(schema_id: int, indices: list[int], messages: Sequence[bytes | N
         history, lite, object_ids = _history(batch, good)
         source_ids = batch.scalars["diaSourceId"][0][good].tolist()
         summaries = _summaries(history)
-        alerts = [OnDemandAlert(source_id, schema_id, object_id, summary, lite, k, _decoder(messages[i], schemas))  # type: ignore[arg-type]
+        alerts = [OnDemandAlert(source_id, schema_id, object_id, summary, lite, k, messages[i], codec)  # type: ignore[arg-type]
                   for k, (i, source_id, object_id, summary) in enumerate(zip(kept, source_ids, object_ids, summaries))]
     with timed("features"):
         try:
@@ -138,10 +139,6 @@ def _read_group(schema_id: int, indices: list[int], messages: Sequence[bytes | N
             return ([], [], {}), slow + kept
         rows = rows_from_columns(columns, history.has_dia_object)
     return (kept, [Ingested(alert, row) for alert, row in zip(alerts, rows)], columns), slow
-
-
-def _decoder(message: bytes, schemas: SchemaLookup):  # noqa: ANN202 - a closure
-    return lambda: decode_message(message, schemas)
 
 
 def _one_by_one(indices: list[int], messages: Sequence[bytes | None], schemas: SchemaLookup,

@@ -14,6 +14,9 @@ from pipeline.features import micro_batch
 from pipeline.features.ingest import ingest
 from pipeline.features.micro_batch import ROW_COLUMNS, ingest_batch
 from pipeline.filters.batch import ColumnBatch
+from pipeline.streams import filter_record
+from pipeline.streams.fanout import find_matches, stream_records
+from pipeline.streams.filter_registry import FilterRegistry
 from pipeline.synthetic.alerts import synthetic_alerts, synthetic_messages
 
 
@@ -116,3 +119,17 @@ def test_an_alert_is_decoded_whole_only_when_asked() -> None:
     alert.lite()
     assert alert._full is None  # noqa: SLF001 - the point of the test
     assert alert.diaObject is not None and alert._full is not None  # noqa: SLF001
+
+
+@pytest.mark.parametrize("mode", ["plain", "lite", "full"])
+def test_records_are_the_bytes_of_the_per_message_way(mode: str) -> None:
+    messages = list(synthetic_messages(300, seed=5))
+    registry = FilterRegistry()
+    record = filter_record.create("t_", "1", "bright", "SELECT objects.diaObjectId, objects.ra FROM objects WHERE objects.nDiaSources > 3", mode)
+    registry.apply(record.id.encode(), record.to_json())
+    batch = ingest_batch(messages, bundled_codec)
+    batch_records = list(stream_records(find_matches(registry, batch.items, columns=batch.columns), batch.items, "2026-12-01 00:00:00"))
+    one_by_one = [ingest(m, bundled_codec) for m in messages]
+    reference = list(stream_records(find_matches(registry, one_by_one), one_by_one, "2026-12-01 00:00:00"))
+    assert len(batch_records) == len(reference) > 20
+    assert [(r.key, r.value, r.headers) for r in batch_records] == [(r.key, r.value, r.headers) for r in reference]
