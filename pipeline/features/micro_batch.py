@@ -12,10 +12,10 @@ cannot read, goes the per-message way (`decode_message`), which gives the alert 
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -76,13 +76,21 @@ def unfetched_schema_ids(messages: Sequence[bytes | None], schemas: SchemaLookup
     return list(wanted)
 
 
-@lru_cache(maxsize=64)
+_per_thread = threading.local()
+
+
 def columnar_reader(codec: AlertCodec) -> ColumnarReader | None:
-    """The columnar reader of a schema version, or None when its shape needs the per-message way."""
-    try:
-        return ColumnarReader(codec.schema, WORKER_PROJECTION)
-    except Unsupported:
-        return None
+    """The columnar reader of a schema version, or None when its shape needs the per-message way.
+
+    One per thread: a reader keeps its buffers between batches, and the web pages' filter previews
+    run in threads."""
+    readers: dict[AlertCodec, ColumnarReader | None] = _per_thread.__dict__.setdefault("readers", {})
+    if codec not in readers:
+        try:
+            readers[codec] = ColumnarReader(codec.schema, WORKER_PROJECTION)
+        except Unsupported:
+            readers[codec] = None
+    return readers[codec]
 
 
 def _untimed(stage: str) -> AbstractContextManager[Any]:

@@ -3,6 +3,7 @@ alerts, rows, lite parts, dead letters with the same reasons, and columns equal 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -133,3 +134,14 @@ def test_records_are_the_bytes_of_the_per_message_way(mode: str) -> None:
     reference = list(stream_records(find_matches(registry, one_by_one), one_by_one, "2026-12-01 00:00:00"))
     assert len(batch_records) == len(reference) > 20
     assert [(r.key, r.value, r.headers) for r in batch_records] == [(r.key, r.value, r.headers) for r in reference]
+
+
+def test_each_thread_reads_with_its_own_reader() -> None:
+    """A reader keeps buffers between batches, and the web's filter previews run in threads."""
+    codec = bundled_codec(1100)
+    with ThreadPoolExecutor(2) as pool:
+        readers = [pool.submit(lambda: micro_batch.columnar_reader(codec)).result() for _ in range(2)]
+        other = pool.submit(lambda: micro_batch.columnar_reader(codec)).result()
+    here = micro_batch.columnar_reader(codec)
+    assert here is micro_batch.columnar_reader(codec), "one reader per thread, kept"
+    assert all(reader is not here for reader in [*readers, other])
