@@ -263,6 +263,7 @@ def test_watchlist_uploaded_joined_by_a_three_part_filter_and_deleted_in_a_brows
         row = d.find_element(By.CSS_SELECTOR, f"#mine tr[data-id='{wl_id}']").text  # type: ignore[attr-defined]
         assert "Replayed sources" in row and f"watchlist_hits.wl_id = {wl_id}" in row
         screenshot(d, "9-watchlists")
+        worker.wait_ready()  # its web server answers from then on
         until(lambda: wl_id in worker.get("/watchlists-index")[1]["watchlists"], what="the worker matches against the watchlist")
 
         click_and_load(d, "nav a[href='/filters/new']")
