@@ -17,8 +17,6 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
 from pipeline.context.batch import BatchContext
 from pipeline.context.latest_objects import LatestObjects
 from pipeline.context.sources_annotations import AnnotationFilters, remember
@@ -28,6 +26,7 @@ from pipeline.decode.wire import DecodeError, SchemaLookup
 from pipeline.email.digest import EmailMatch
 from pipeline.features.ingest import Ingested
 from pipeline.features.micro_batch import ingest_batch, unfetched_schema_ids
+from pipeline.filters.batch import Column
 from pipeline.observe.stages import StageClock
 from pipeline.observe.stats import WorkerStats
 from pipeline.streams.fanout import Match, StreamRecord, email_matches, find_matches, stream_records
@@ -40,7 +39,7 @@ log = logging.getLogger("alertflow.worker")
 OBJECT_PREVIEW = ("diaObjectId", "ra", "decl", "nDiaSources", "latestR", "latest_psfFlux")
 
 Headers = list[tuple[str, bytes]] | None
-Columns = Mapping[str, tuple[np.ndarray, np.ndarray]]  # the features' objects columns: values, NULL mask
+Columns = Mapping[str, Column]  # the features' objects columns
 # topic, key, value, headers -> a future the producer resolves once the broker acknowledged the record
 Send = Callable[[str, bytes | None, bytes | None, Headers], Awaitable[asyncio.Future]]
 

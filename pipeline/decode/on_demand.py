@@ -14,9 +14,8 @@ import numpy as np
 
 from .alert import LITE_FORCED_FIELDS, LITE_SOURCE_FIELDS, Alert
 from .avro_codec import AlertCodec
+from .columnar import Column
 from .wire import decode_message
-
-Column = tuple[np.ndarray, np.ndarray]  # values, NULL mask
 
 
 def time_order(owner: np.ndarray, times: Column) -> np.ndarray:

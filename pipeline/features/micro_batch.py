@@ -22,8 +22,8 @@ import numpy as np
 
 from pipeline.decode.alert import LITE_FORCED_FIELDS, LITE_SOURCE_FIELDS, SUMMARY_FIELDS, Alert
 from pipeline.decode.avro_codec import AlertCodec
-from pipeline.decode.columnar import ColumnarBatch, ColumnarReader, Flat, Unsupported
-from pipeline.decode.on_demand import Column, LiteLists, OnDemandAlert, python_values, time_order
+from pipeline.decode.columnar import Column, ColumnarBatch, ColumnarReader, Flat, Unsupported
+from pipeline.decode.on_demand import LiteLists, OnDemandAlert, python_values, time_order
 from pipeline.decode.schema_lookup import SchemaNotFetched
 from pipeline.decode.wire import DecodeError, SchemaLookup, decode_message, split_wire
 from .columnar import objects_columns

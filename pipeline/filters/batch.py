@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.decode.columnar import Column  # values, NULL mask
 from pipeline.features.columns import COLUMN_NAMES, INTEGER_COLUMNS, STRING_COLUMNS
 from pipeline.features.objects_ext import OBJECTS_EXT_COLUMNS
 from .collation import sort_key
@@ -72,7 +73,6 @@ _FILL = {FLOAT: math.nan, INT: 0, STR: "", JSON: None}  # NaN under a NULL doubl
 _DTYPE = {FLOAT: np.float64, INT: np.int64, STR: object, JSON: object}
 _EXACT_TYPES = {INT: {int, type(None)}, STR: {str, type(None)}, JSON: set()}  # JSON text is always parsed
 
-Column = tuple[np.ndarray, np.ndarray]  # values, NULL mask
 
 
 class ColumnBatch:

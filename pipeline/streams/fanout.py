@@ -11,19 +11,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from pipeline.context.batch import BatchContext
 from pipeline.decode.alert import Alert
 from pipeline.email.digest import EmailMatch
 from pipeline.features.ingest import Ingested
 from pipeline.features.objects import NULL_COLUMNS
-from pipeline.filters.batch import ColumnBatch
+from pipeline.filters.batch import Column, ColumnBatch
 from .filter_registry import ActiveFilter, FilterRegistry
 from .payloads import AlertJson, record_headers, record_key, record_value
 from .record_size import estimate_record_size
 
-Column = tuple[np.ndarray, np.ndarray]  # values, NULL mask
 CONTEXT_COMPLETED = frozenset(NULL_COLUMNS)  # objects columns the features leave NULL and context sources may fill
 
 
